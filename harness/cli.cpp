@@ -1,0 +1,63 @@
+// harness/cli.cpp: subcommand table and the single place where errors are caught.
+#include "harness/cli.h"
+
+#include <CLI/CLI.hpp>
+
+#include <exception>
+#include <ostream>
+
+#include "common/error.h"
+#include "harness/runtime_info.h"
+
+namespace eidetic::harness {
+namespace {
+
+constexpr const char* kDescription =
+    "Eidetic: a GPU-accelerated benchmark of training-data extraction attacks.\n"
+    "It prompts language models at scale and measures how much of their training data\n"
+    "comes back out (extraction rates, memorization scores, membership inference,\n"
+    "canary exposure) and how fast (tokens/s, share of the GPU's roofline).";
+
+}  // namespace
+
+int run_cli(int argc, char** argv, std::ostream& out, std::ostream& err) {
+  CLI::App app{kDescription, "eidetic"};
+  app.require_subcommand(0, 1);
+  bool show_version = false;
+  app.add_flag("-V,--version", show_version,
+               "Print the version, git commit, torch version, CUDA availability and device");
+
+  CLI::App* version = app.add_subcommand("version", "Same as --version");
+
+  try {
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::CallForHelp&) {
+      out << app.help();
+      return 0;
+    } catch (const CLI::CallForAllHelp&) {
+      out << app.help("", CLI::AppFormatMode::All);
+      return 0;
+    } catch (const CLI::ParseError& e) {
+      err << "eidetic: error: " << e.what() << "\n"
+          << "Run `eidetic --help` for usage.\n";
+      return 2;  // usage error
+    }
+
+    if (show_version || version->parsed()) {
+      out << version_text(runtime_info());
+      return 0;
+    }
+    // No subcommand: say what there is.
+    out << app.help();
+    return 0;
+  } catch (const Error& e) {
+    err << "eidetic: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    err << "eidetic: error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace eidetic::harness

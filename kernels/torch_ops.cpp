@@ -1,0 +1,133 @@
+// kernels/torch_ops.cpp: validation and dispatch for the kernels (see torch_ops.h).
+#include "kernels/torch_ops.h"
+
+#include <ATen/ATen.h>
+
+#include <sstream>
+#include <string>
+
+#include "common/error.h"
+#include "kernels/argmax.h"
+#include "kernels/match.h"
+
+#if EIDETIC_WITH_CUDA
+#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAGuard.h>
+#endif
+
+namespace eidetic::ops {
+namespace {
+
+std::string shape_of(const at::Tensor& t) {
+  std::ostringstream s;
+  s << t.sizes();
+  return s.str();
+}
+
+[[noreturn]] void fail(const std::string& op, const std::string& message) {
+  throw Error(op + ": " + message);
+}
+
+void check_device_supported(const std::string& op, const std::string& name, const at::Tensor& t) {
+  if (t.is_cpu()) return;
+  if (t.is_cuda()) {
+#if EIDETIC_WITH_CUDA
+    return;
+#else
+    fail(op, name + " is on CUDA but this build of Eidetic has no CUDA kernels");
+#endif
+  }
+  fail(op, name + " must be on the CPU or a CUDA device, got " + t.device().str());
+}
+
+kernels::FloatKind float_kind(const std::string& op, const at::Tensor& logits) {
+  switch (logits.scalar_type()) {
+    case at::kFloat: return kernels::FloatKind::f32;
+    case at::kHalf: return kernels::FloatKind::f16;
+    case at::kBFloat16: return kernels::FloatKind::bf16;
+    default:
+      fail(op, std::string("logits must be float32, float16 or bfloat16, got ") +
+                   c10::toString(logits.scalar_type()));
+  }
+}
+
+// Token ids as int64 with a contiguous last dimension (int32 is widened; a copy only then).
+at::Tensor as_token_ids(const std::string& op, const std::string& name, const at::Tensor& t) {
+  if (!at::isIntegralType(t.scalar_type(), /*includeBool=*/false))
+    fail(op, name + " must hold integer token ids, got " + c10::toString(t.scalar_type()));
+  at::Tensor ids = t.scalar_type() == at::kLong ? t : t.to(at::kLong);
+  if (ids.size(1) > 1 && ids.stride(1) != 1) ids = ids.contiguous();
+  return ids;
+}
+
+}  // namespace
+
+bool built_with_cuda() { return EIDETIC_WITH_CUDA != 0; }
+
+at::Tensor argmax_rows(const at::Tensor& logits) {
+  const std::string op = "argmax_rows";
+  if (!logits.defined()) fail(op, "logits is undefined");
+  if (logits.dim() != 2) fail(op, "logits must be 2-D (B, V), got shape " + shape_of(logits));
+  const int64_t B = logits.size(0);
+  const int64_t V = logits.size(1);
+  if (V == 0) fail(op, "logits have an empty last dimension (V = 0)");
+  const kernels::FloatKind kind = float_kind(op, logits);
+  check_device_supported(op, "logits", logits);
+  at::Tensor input = logits;
+  if (V > 1 && input.stride(1) != 1) input = input.contiguous();
+  const int64_t row_stride = B > 1 ? input.stride(0) : V;
+  at::Tensor out = at::empty({B}, input.options().dtype(at::kLong));
+  if (B == 0) return out;
+  if (input.is_cuda()) {
+#if EIDETIC_WITH_CUDA
+    const c10::cuda::CUDAGuard guard(input.device());
+    kernels::argmax_rows(input.const_data_ptr(), kind, B, V, row_stride,
+                         out.mutable_data_ptr<int64_t>(),
+                         at::cuda::getCurrentCUDAStream().stream());
+#endif
+  } else {
+    kernels::argmax_rows_cpu(input.const_data_ptr(), kind, B, V, row_stride,
+                             out.mutable_data_ptr<int64_t>());
+  }
+  return out;
+}
+
+TokenMatch match_tokens(const at::Tensor& generated, const at::Tensor& target) {
+  const std::string op = "match_tokens";
+  if (!generated.defined() || !target.defined()) fail(op, "an input is undefined");
+  if (generated.dim() != 2)
+    fail(op, "generated must be 2-D (B, N), got shape " + shape_of(generated));
+  if (!generated.sizes().equals(target.sizes()))
+    fail(op, "generated has shape " + shape_of(generated) + " but target has shape " +
+                 shape_of(target));
+  check_device_supported(op, "generated", generated);
+  check_device_supported(op, "target", target);
+  if (generated.device() != target.device())
+    fail(op, "generated is on " + generated.device().str() + " but target is on " +
+                 target.device().str());
+  const at::Tensor g = as_token_ids(op, "generated", generated);
+  const at::Tensor t = as_token_ids(op, "target", target);
+  const int64_t B = g.size(0);
+  const int64_t N = g.size(1);
+  TokenMatch result{at::empty({B}, g.options().dtype(at::kLong)),
+                    at::empty({B}, g.options().dtype(at::kBool))};
+  if (B == 0) return result;
+  const int64_t gs = B > 1 ? g.stride(0) : N;
+  const int64_t ts = B > 1 ? t.stride(0) : N;
+  if (g.is_cuda()) {
+#if EIDETIC_WITH_CUDA
+    const c10::cuda::CUDAGuard guard(g.device());
+    kernels::match_tokens(g.const_data_ptr<int64_t>(), gs, t.const_data_ptr<int64_t>(), ts, B, N,
+                          result.lcp.mutable_data_ptr<int64_t>(),
+                          result.exact.mutable_data_ptr<bool>(),
+                          at::cuda::getCurrentCUDAStream().stream());
+#endif
+  } else {
+    kernels::match_tokens_cpu(g.const_data_ptr<int64_t>(), gs, t.const_data_ptr<int64_t>(), ts, B,
+                              N, result.lcp.mutable_data_ptr<int64_t>(),
+                              result.exact.mutable_data_ptr<bool>());
+  }
+  return result;
+}
+
+}  // namespace eidetic::ops

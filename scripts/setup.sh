@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# scripts/setup.sh: install what Eidetic needs on a fresh Debian 12 machine. Idempotent: a
+# second run only checks. It installs
+#   - Debian packages: the compiler toolchain helpers and the C++ libraries (fmt, spdlog,
+#     nlohmann-json, CLI11, yaml-cpp, zlib, GoogleTest, Google Benchmark) and ccache;
+#   - a project-local virtual environment (.venv) with the pinned torch wheel from PyPI, whose
+#     libtorch the C++ build links against (scripts/requirements.txt).
+# Usage: scripts/setup.sh [--test]   (--test adds the reference libraries the tests compare to)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${EIDETIC_VENV:-$ROOT/.venv}"
+WITH_TEST=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) WITH_TEST=1 ;;
+    *) echo "setup.sh: unknown argument '$arg' (expected --test)" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf '[setup] %s\n' "$*" >&2; }
+
+DEBIAN_PACKAGES=(
+  build-essential cmake ninja-build ccache git pkg-config
+  libfmt-dev libspdlog-dev nlohmann-json3-dev libcli11-dev libyaml-cpp-dev zlib1g-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+
+missing=()
+for pkg in "${DEBIAN_PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  missing+=(python3-venv python3-pip)
+fi
+if ((${#missing[@]})); then
+  say "installing Debian packages: ${missing[*]}"
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || { say "need root (or sudo) to install: ${missing[*]}"; exit 1; }
+    SUDO="sudo"
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  say "Debian packages present"
+fi
+
+# The virtual environment: re-installed only when a requirements file changes.
+install_requirements() {
+  local file="$1" stamp="$VENV/.stamp-$(basename "$1")"
+  local want
+  want="$(sha256sum "$file" | cut -d' ' -f1)"
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+    say "$(basename "$file") up to date"
+    return
+  fi
+  say "installing $(basename "$file") into $VENV (torch brings its CUDA libraries: a few GB)"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$file"
+  echo "$want" >"$stamp"
+}
+
+if [[ ! -x "$VENV/bin/python" ]]; then
+  say "creating virtual environment $VENV"
+  python3 -m venv "$VENV"
+fi
+install_requirements "$ROOT/scripts/requirements.txt"
+if ((WITH_TEST)); then
+  install_requirements "$ROOT/scripts/requirements-test.txt"
+fi
+
+"$VENV/bin/python" - <<'PY'
+import torch, sys
+want = "2.11.0"
+if not torch.__version__.startswith(want):
+    sys.exit(f"[setup] torch {torch.__version__} in the venv, expected {want}")
+print(f"[setup] torch {torch.__version__} (CUDA {torch.version.cuda}) ready", file=sys.stderr)
+PY
