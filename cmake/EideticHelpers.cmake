@@ -30,6 +30,10 @@ function(eidetic_executable target)
     BUILD_RPATH "${EIDETIC_TORCH_RPATH}"
     INSTALL_RPATH "${EIDETIC_TORCH_RPATH}"
     LINK_OPTIONS "-Wl,--disable-new-dtags")
+  # libtorch.so exports its own copy of std::filesystem (64 functions), and some of them crash
+  # when called from our code (remove_all jumps to a null pointer). Naming libstdc++ before any
+  # other library puts it first in the search order, so the real implementation wins.
+  target_link_options(${target} PRIVATE "LINKER:--push-state,--no-as-needed" "-lstdc++" "LINKER:--pop-state")
   # The CUDA libraries of the wheel must also be found while linking (libtorch_cuda needs them).
   foreach(dir IN LISTS EIDETIC_TORCH_RPATH)
     target_link_options(${target} PRIVATE "-Wl,-rpath-link,${dir}")

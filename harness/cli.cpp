@@ -7,6 +7,7 @@
 #include <ostream>
 
 #include "common/error.h"
+#include "harness/commands.h"
 #include "harness/runtime_info.h"
 
 namespace eidetic::harness {
@@ -20,7 +21,7 @@ constexpr const char* kDescription =
 
 }  // namespace
 
-int run_cli(int argc, char** argv, std::ostream& out, std::ostream& err) {
+int run_cli(int argc, char** argv, std::istream& in, std::ostream& out, std::ostream& err) {
   CLI::App app{kDescription, "eidetic"};
   app.require_subcommand(0, 1);
   bool show_version = false;
@@ -28,6 +29,15 @@ int run_cli(int argc, char** argv, std::ostream& out, std::ostream& err) {
                "Print the version, git commit, torch version, CUDA availability and device");
 
   CLI::App* version = app.add_subcommand("version", "Same as --version");
+  // The subcommands, in the order --help lists them.
+  const std::vector<std::pair<CLI::App*, Action>> commands = [&] {
+    std::vector<std::pair<CLI::App*, Action>> list;
+    for (auto add : {add_tokenize_command, add_generate_command, add_score_command}) {
+      Action action = add(app);
+      list.emplace_back(app.get_subcommands([](CLI::App*) { return true; }).back(), std::move(action));
+    }
+    return list;
+  }();
 
   try {
     try {
@@ -48,6 +58,9 @@ int run_cli(int argc, char** argv, std::ostream& out, std::ostream& err) {
       out << version_text(runtime_info());
       return 0;
     }
+    Io io{in, out, err};
+    for (const auto& [cmd, action] : commands)
+      if (cmd->parsed()) return action(io);
     // No subcommand: say what there is.
     out << app.help();
     return 0;

@@ -8,6 +8,6 @@ namespace eidetic::harness {
 
 // Parses argv, runs the subcommand, returns the exit code. Errors are printed to `err` as one
 // line starting with "eidetic: error: " and give a non-zero code.
-int run_cli(int argc, char** argv, std::ostream& out, std::ostream& err);
+int run_cli(int argc, char** argv, std::istream& in, std::ostream& out, std::ostream& err);
 
 }  // namespace eidetic::harness

@@ -1,8 +1,10 @@
 // The `eidetic` executable: everything lives in harness/cli.cpp.
+#include <ios>
 #include <iostream>
 
 #include "harness/cli.h"
 
 int main(int argc, char** argv) {
-  return eidetic::harness::run_cli(argc, argv, std::cout, std::cerr);
+  std::ios::sync_with_stdio(false);
+  return eidetic::harness::run_cli(argc, argv, std::cin, std::cout, std::cerr);
 }

@@ -10,11 +10,9 @@
 // when its value is NaN and the other's is not, or when it is strictly greater, or when the
 // two are equal (or both NaN) and its index is smaller. That relation is a total order on
 // (value, index) pairs, so any reduction tree gives the same answer as the left-to-right loop.
-#include <cuda_bf16.h>
-#include <cuda_fp16.h>
-
 #include "kernels/argmax.h"
 #include "kernels/cuda_check.h"
+#include "kernels/device_common.cuh"
 
 namespace eidetic::kernels {
 namespace {
@@ -26,21 +24,6 @@ struct Best {
   int64_t index;
 };
 
-__device__ __forceinline__ bool better(float a, int64_t ia, float b, int64_t ib) {
-  const bool a_nan = isnan(a);
-  const bool b_nan = isnan(b);
-  if (a_nan != b_nan) return a_nan;
-  if (!a_nan && a != b) return a > b;
-  return ia < ib;
-}
-
-__device__ __forceinline__ float load_as_float(const float* p, int64_t i) { return p[i]; }
-__device__ __forceinline__ float load_as_float(const __half* p, int64_t i) {
-  return __half2float(p[i]);
-}
-__device__ __forceinline__ float load_as_float(const __nv_bfloat16* p, int64_t i) {
-  return __bfloat162float(p[i]);
-}
 
 template <typename T>
 __global__ void argmax_rows_kernel(const T* __restrict__ logits,  // (B, V), rows row_stride apart
@@ -49,7 +32,7 @@ __global__ void argmax_rows_kernel(const T* __restrict__ logits,  // (B, V), row
   const T* row = logits + static_cast<int64_t>(blockIdx.x) * row_stride;
   Best best{-INFINITY, V};  // index V loses every tie against a real index
   for (int64_t v = threadIdx.x; v < V; v += blockDim.x) {
-    const float x = load_as_float(row, v);
+    const float x = to_float(row[v]);
     if (better(x, v, best.value, best.index)) best = {x, v};
   }
   // Within the warp.

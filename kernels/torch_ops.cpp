@@ -9,6 +9,8 @@
 #include "common/error.h"
 #include "kernels/argmax.h"
 #include "kernels/match.h"
+#include "kernels/sample.h"
+#include "kernels/token_logprob.h"
 
 #if EIDETIC_WITH_CUDA
 #include <ATen/cuda/CUDAContext.h>
@@ -128,6 +130,106 @@ TokenMatch match_tokens(const at::Tensor& generated, const at::Tensor& target) {
                               result.exact.mutable_data_ptr<bool>());
   }
   return result;
+}
+
+namespace {
+
+// Shared checks of a (B, V) logits tensor; returns it with a contiguous last dimension.
+at::Tensor checked_logits(const std::string& op, const at::Tensor& logits) {
+  if (!logits.defined()) fail(op, "logits is undefined");
+  if (logits.dim() != 2) fail(op, "logits must be 2-D (B, V), got shape " + shape_of(logits));
+  if (logits.size(1) == 0) fail(op, "logits have an empty last dimension (V = 0)");
+  float_kind(op, logits);
+  check_device_supported(op, "logits", logits);
+  return logits.size(1) > 1 && logits.stride(1) != 1 ? logits.contiguous() : logits;
+}
+
+at::Tensor checked_ids(const std::string& op, const std::string& name, const at::Tensor& ids, int64_t B,
+                       const at::Tensor& logits) {
+  if (!ids.defined() || ids.dim() != 1 || ids.size(0) != B)
+    fail(op, name + " must be 1-D with " + std::to_string(B) + " entries");
+  if (ids.device() != logits.device())
+    fail(op, name + " is on " + ids.device().str() + " but logits are on " + logits.device().str());
+  if (!at::isIntegralType(ids.scalar_type(), false)) fail(op, name + " must hold integers");
+  return ids.to(at::kLong).contiguous();
+}
+
+}  // namespace
+
+void sample_tokens_out(const at::Tensor& logits_in, const at::Tensor& streams_in, const at::Tensor& step_in,
+                       const kernels::SampleParams& params, at::Tensor& tokens, at::Tensor& logprobs) {
+  const std::string op = "sample_tokens";
+  const at::Tensor logits = checked_logits(op, logits_in);
+  const int64_t B = logits.size(0), V = logits.size(1);
+  const at::Tensor streams = checked_ids(op, "streams", streams_in, B, logits);
+  if (!step_in.defined() || step_in.numel() != 1 || step_in.device() != logits.device())
+    fail(op, "step must be a one-element tensor on the logits' device");
+  const at::Tensor step = step_in.to(at::kLong).contiguous();
+  if (params.top_k < 0) fail(op, "top_k must be >= 0");
+  if (!(params.top_p > 0.f)) fail(op, "top_p must be > 0");
+  if (!tokens.defined() || !tokens.sizes().equals({B}) || tokens.scalar_type() != at::kLong ||
+      tokens.device() != logits.device() || !tokens.is_contiguous())
+    tokens = at::empty({B}, logits.options().dtype(at::kLong));
+  if (!logprobs.defined() || !logprobs.sizes().equals({B}) || logprobs.scalar_type() != at::kFloat ||
+      logprobs.device() != logits.device() || !logprobs.is_contiguous())
+    logprobs = at::empty({B}, logits.options().dtype(at::kFloat));
+  if (B == 0) return;
+  const int64_t row_stride = B > 1 ? logits.stride(0) : V;
+  const kernels::FloatKind kind = float_kind(op, logits);
+  if (logits.is_cuda()) {
+#if EIDETIC_WITH_CUDA
+    const c10::cuda::CUDAGuard guard(logits.device());
+    kernels::sample_tokens(logits.const_data_ptr(), kind, B, V, row_stride, streams.const_data_ptr<int64_t>(),
+                           step.const_data_ptr<int64_t>(), params, tokens.mutable_data_ptr<int64_t>(),
+                           logprobs.mutable_data_ptr<float>(), at::cuda::getCurrentCUDAStream().stream());
+#endif
+  } else {
+    kernels::sample_tokens_cpu(logits.const_data_ptr(), kind, B, V, row_stride, streams.const_data_ptr<int64_t>(),
+                               step.item<int64_t>(), params, tokens.mutable_data_ptr<int64_t>(),
+                               logprobs.mutable_data_ptr<float>());
+  }
+}
+
+Sampled sample_tokens(const at::Tensor& logits, const at::Tensor& streams, const at::Tensor& step,
+                      const kernels::SampleParams& params) {
+  Sampled out;
+  sample_tokens_out(logits, streams, step, params, out.tokens, out.logprobs);
+  return out;
+}
+
+TokenScores token_logprobs(const at::Tensor& logits_in, const at::Tensor& targets_in, bool want_entropy,
+                           bool want_rank) {
+  const std::string op = "token_logprobs";
+  const at::Tensor logits = checked_logits(op, logits_in);
+  const int64_t N = logits.size(0), V = logits.size(1);
+  const at::Tensor targets = checked_ids(op, "targets", targets_in, N, logits);
+  if (N > 0) {  // one host synchronization per call: scoring is not inside a captured graph
+    const int64_t lo = targets.min().item<int64_t>(), hi = targets.max().item<int64_t>();
+    if (lo < 0 || hi >= V)
+      fail(op, "target id " + std::to_string(lo < 0 ? lo : hi) + " is outside the vocabulary of " + std::to_string(V));
+  }
+  const auto fopts = logits.options().dtype(at::kFloat);
+  TokenScores out;
+  out.logprob = at::empty({N}, fopts);
+  if (want_entropy) out.entropy = at::empty({N}, fopts);
+  if (want_rank) out.rank = at::empty({N}, logits.options().dtype(at::kLong));
+  if (N == 0) return out;
+  const int64_t row_stride = N > 1 ? logits.stride(0) : V;
+  const kernels::FloatKind kind = float_kind(op, logits);
+  float* entropy = want_entropy ? out.entropy.mutable_data_ptr<float>() : nullptr;
+  int64_t* rank = want_rank ? out.rank.mutable_data_ptr<int64_t>() : nullptr;
+  if (logits.is_cuda()) {
+#if EIDETIC_WITH_CUDA
+    const c10::cuda::CUDAGuard guard(logits.device());
+    kernels::token_logprobs(logits.const_data_ptr(), kind, N, V, row_stride, targets.const_data_ptr<int64_t>(),
+                            out.logprob.mutable_data_ptr<float>(), entropy, rank,
+                            at::cuda::getCurrentCUDAStream().stream());
+#endif
+  } else {
+    kernels::token_logprobs_cpu(logits.const_data_ptr(), kind, N, V, row_stride, targets.const_data_ptr<int64_t>(),
+                                out.logprob.mutable_data_ptr<float>(), entropy, rank);
+  }
+  return out;
 }
 
 }  // namespace eidetic::ops

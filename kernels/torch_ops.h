@@ -7,6 +7,8 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "kernels/sample.h"
+
 namespace eidetic::ops {
 
 // Greedy choice: per row of logits (B, V) in float32, float16 or bfloat16 whose last
@@ -21,6 +23,29 @@ struct TokenMatch {
 
 // Token matching of generated (B, N) against target (B, N), integer ids on one device.
 TokenMatch match_tokens(const at::Tensor& generated, const at::Tensor& target);
+
+// One sampled token per row of logits (B, V) (see kernels/sample.h for the exact function):
+// tokens (B) int64 and their untempered log-probabilities (B) float32. `streams` (B) int64
+// names each row's sequence; `step` is a one-element int64 tensor on the logits' device (read
+// on the device, so a captured CUDA graph can advance it between replays).
+struct Sampled {
+  at::Tensor tokens;
+  at::Tensor logprobs;
+};
+Sampled sample_tokens(const at::Tensor& logits, const at::Tensor& streams, const at::Tensor& step,
+                      const kernels::SampleParams& params);
+// The same, writing into preallocated outputs (for graph capture: no allocation).
+void sample_tokens_out(const at::Tensor& logits, const at::Tensor& streams, const at::Tensor& step,
+                       const kernels::SampleParams& params, at::Tensor& tokens, at::Tensor& logprobs);
+
+// Fused log_softmax + gather over rows of logits (N, V): log-probability of targets (N), and
+// when asked the entropy (N) float32 and rank (N) int64 (1 = the most likely token).
+struct TokenScores {
+  at::Tensor logprob;
+  at::Tensor entropy;  // undefined unless asked
+  at::Tensor rank;     // undefined unless asked
+};
+TokenScores token_logprobs(const at::Tensor& logits, const at::Tensor& targets, bool entropy, bool rank);
 
 // Whether this build carries the CUDA kernels.
 bool built_with_cuda();

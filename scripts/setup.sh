@@ -58,7 +58,7 @@ install_requirements() {
     say "$(basename "$file") up to date"
     return
   fi
-  say "installing $(basename "$file") into $VENV (torch brings its CUDA libraries: a few GB)"
+  say "installing $(basename "$file") into $VENV (the first time, torch brings its CUDA libraries: a few GB)"
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$file"
   echo "$want" >"$stamp"
 }

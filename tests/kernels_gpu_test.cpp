@@ -16,6 +16,9 @@
 
 #include "kernels/argmax.h"
 #include "kernels/match.h"
+#include "kernels/sample.h"
+#include "kernels/token_logprob.h"
+#include "kernels/torch_ops.h"
 #endif
 
 namespace eidetic {
@@ -114,6 +117,101 @@ INSTANTIATE_TEST_SUITE_P(Shapes, MatchGpu,
                                            std::tuple<int64_t, int64_t>{65, 50},
                                            std::tuple<int64_t, int64_t>{1000, 64},
                                            std::tuple<int64_t, int64_t>{3, 1001}));
+
+// The sampler: tokens equal to the twin's for every row, across dtypes and settings, with the
+// device outputs poisoned first; log-probabilities within float rounding of the twin's.
+class SampleGpu : public ::testing::TestWithParam<std::tuple<int64_t, int64_t>> {};
+
+TEST_P(SampleGpu, KernelEqualsTwin) {
+  EIDETIC_REQUIRE_GPU();
+  const auto [B, V] = GetParam();
+  const auto stream = at::cuda::getCurrentCUDAStream().stream();
+  struct Case { float t0, t1; int64_t steps, k; float p; };
+  const Case cases[] = {{0.f, 0.f, 0, 0, 1.f},  {1.f, 1.f, 0, 0, 1.f},   {0.7f, 0.7f, 0, 40, 1.f},
+                        {1.f, 1.f, 0, 0, 0.9f}, {1.2f, 1.2f, 0, 10, 0.5f}, {10.f, 1.f, 20, 40, 1.f}};
+  for (const auto dtype : {at::kFloat, at::kHalf, at::kBFloat16}) {
+    for (const Case& c : cases) {
+      kernels::SampleParams p;
+      p.temperature_start = c.t0;
+      p.temperature_end = c.t1;
+      p.temperature_steps = c.steps;
+      p.top_k = c.k;
+      p.top_p = c.p;
+      p.seed = 77;
+      const int64_t step = 5;
+      const at::Tensor host = (at::randn({B, V}) * 3).to(dtype);
+      const at::Tensor streams = at::randint(0, 1 << 30, {B}, at::kLong);
+      std::vector<int64_t> expected(B);
+      std::vector<float> expected_lp(B);
+      kernels::sample_tokens_cpu(host.const_data_ptr(), kind_of(dtype), B, V, V, streams.const_data_ptr<int64_t>(), step,
+                                 p, expected.data(), expected_lp.data());
+      const at::Tensor d_logits = host.cuda(), d_streams = streams.cuda();
+      const at::Tensor d_step = at::full({1}, step, d_streams.options());
+      at::Tensor tokens = at::full({B}, -7, d_streams.options());
+      at::Tensor lp = at::full({B}, std::nanf(""), d_logits.options().dtype(at::kFloat));
+      kernels::sample_tokens(d_logits.const_data_ptr(), kind_of(dtype), B, V, V, d_streams.const_data_ptr<int64_t>(),
+                             d_step.const_data_ptr<int64_t>(), p, tokens.mutable_data_ptr<int64_t>(),
+                             lp.mutable_data_ptr<float>(), stream);
+      const at::Tensor got = tokens.cpu(), got_lp = lp.cpu();
+      for (int64_t b = 0; b < B; ++b) {
+        ASSERT_EQ(got[b].item<int64_t>(), expected[b])
+            << c10::toString(dtype) << " t=" << c.t0 << " k=" << c.k << " p=" << c.p << " row " << b;
+        ASSERT_NEAR(got_lp[b].item<float>(), expected_lp[b], 1e-4f + 1e-5f * std::abs(expected_lp[b]));
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, SampleGpu,
+                         ::testing::Values(std::tuple<int64_t, int64_t>{1, 7}, std::tuple<int64_t, int64_t>{17, 513},
+                                           std::tuple<int64_t, int64_t>{64, 50257},
+                                           std::tuple<int64_t, int64_t>{5, 128256}));
+
+TEST(SampleGpuDeterminism, SameDrawsEveryRun) {
+  EIDETIC_REQUIRE_GPU();
+  kernels::SampleParams p;
+  p.top_p = 0.95f;
+  p.seed = 3;
+  const at::Tensor logits = at::randn({512, 50257}, at::TensorOptions().device(at::kCUDA).dtype(at::kHalf));
+  const at::Tensor streams = at::arange(512, logits.options().dtype(at::kLong));
+  const at::Tensor step = at::zeros({1}, streams.options());
+  const auto a = ops::sample_tokens(logits, streams, step, p);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(at::equal(ops::sample_tokens(logits, streams, step, p).tokens, a.tokens));
+}
+
+class TokenLogprobGpu : public ::testing::TestWithParam<std::tuple<int64_t, int64_t>> {};
+
+TEST_P(TokenLogprobGpu, KernelEqualsTwin) {
+  EIDETIC_REQUIRE_GPU();
+  const auto [N, V] = GetParam();
+  const auto stream = at::cuda::getCurrentCUDAStream().stream();
+  for (const auto dtype : {at::kFloat, at::kHalf, at::kBFloat16}) {
+    const at::Tensor host = (at::randn({N, V}) * 4).to(dtype);
+    const at::Tensor targets = at::randint(0, V, {N}, at::kLong);
+    std::vector<float> lp(N), ent(N);
+    std::vector<int64_t> rank(N);
+    kernels::token_logprobs_cpu(host.const_data_ptr(), kind_of(dtype), N, V, V, targets.const_data_ptr<int64_t>(),
+                                lp.data(), ent.data(), rank.data());
+    const at::Tensor d = host.cuda(), dt = targets.cuda();
+    at::Tensor d_lp = at::full({N}, std::nanf(""), d.options().dtype(at::kFloat));
+    at::Tensor d_ent = at::full({N}, std::nanf(""), d.options().dtype(at::kFloat));
+    at::Tensor d_rank = at::full({N}, -1, dt.options());
+    kernels::token_logprobs(d.const_data_ptr(), kind_of(dtype), N, V, V, dt.const_data_ptr<int64_t>(),
+                            d_lp.mutable_data_ptr<float>(), d_ent.mutable_data_ptr<float>(),
+                            d_rank.mutable_data_ptr<int64_t>(), stream);
+    const at::Tensor g_lp = d_lp.cpu(), g_ent = d_ent.cpu(), g_rank = d_rank.cpu();
+    for (int64_t n = 0; n < N; ++n) {
+      ASSERT_NEAR(g_lp[n].item<float>(), lp[n], 2e-4f + 1e-5f * std::abs(lp[n])) << "row " << n;
+      ASSERT_NEAR(g_ent[n].item<float>(), ent[n], 2e-4f + 1e-5f * std::abs(ent[n])) << "row " << n;
+      ASSERT_EQ(g_rank[n].item<int64_t>(), rank[n]) << "row " << n;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, TokenLogprobGpu,
+                         ::testing::Values(std::tuple<int64_t, int64_t>{1, 1}, std::tuple<int64_t, int64_t>{7, 333},
+                                           std::tuple<int64_t, int64_t>{300, 50257},
+                                           std::tuple<int64_t, int64_t>{9, 128256}));
 
 #else
 TEST(KernelsGpu, NeedsCudaBuild) { EIDETIC_REQUIRE_GPU(); }

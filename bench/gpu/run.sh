@@ -23,7 +23,7 @@ cat "$OUT/machine.txt"
 
 echo "== build" >&2
 BUILD_DIR="$BUILD_DIR" EIDETIC_PYTHON="$PY" JOBS="$(nproc)" \
-  CMAKE_ARGS="-DCMAKE_CUDA_ARCHITECTURES=90 ${CMAKE_ARGS:-}" \
+  CMAKE_ARGS="-DCMAKE_CUDA_ARCHITECTURES=90 -DEIDETIC_PYTHON_FOR_TESTS=$PY ${CMAKE_ARGS:-}" \
   bash "$ROOT/scripts/build.sh" >"$OUT/build.log" 2>&1
 build_rc=$?
 tail -5 "$OUT/build.log"

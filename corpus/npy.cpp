@@ -1,0 +1,137 @@
+// corpus/npy.cpp: see npy.h.
+#include "corpus/npy.h"
+
+#include <cstring>
+#include <fstream>
+#include <regex>
+
+#include "common/error.h"
+
+namespace eidetic::corpus {
+namespace {
+
+[[noreturn]] void fail(const std::filesystem::path& file, const std::string& what) {
+  throw Error(file.string() + ": " + what);
+}
+
+std::string header_text(const std::string& descr, const std::vector<int64_t>& shape) {
+  std::string dims;
+  for (size_t i = 0; i < shape.size(); ++i) dims += (i ? ", " : "") + std::to_string(shape[i]);
+  if (shape.size() == 1) dims += ",";  // a 1-tuple, as Python writes it
+  std::string s = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" + dims + "), }";
+  // Pad with spaces so that magic + lengths + header is a multiple of 64, ending in '\n'.
+  const size_t total = 10 + s.size() + 1;
+  s.append((64 - total % 64) % 64, ' ');
+  s += '\n';
+  return s;
+}
+
+void write_npy(const std::filesystem::path& file, const std::string& descr, const void* data, size_t bytes,
+               const std::vector<int64_t>& shape) {
+  const std::string header = header_text(descr, shape);
+  const std::string tmp = file.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) fail(tmp, "cannot open for writing");
+    out.write("\x93NUMPY\x01\x00", 8);
+    const uint16_t len = static_cast<uint16_t>(header.size());
+    const char le[2] = {static_cast<char>(len & 0xff), static_cast<char>(len >> 8)};
+    out.write(le, 2);
+    out.write(header.data(), static_cast<std::streamsize>(header.size()));
+    out.write(static_cast<const char*>(data), static_cast<std::streamsize>(bytes));
+    if (!out) fail(tmp, "write failed");
+  }
+  std::filesystem::rename(tmp, file);
+}
+
+}  // namespace
+
+int64_t NpyHeader::numel() const {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+NpyHeader read_npy_header(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) fail(file, std::filesystem::exists(file) ? "cannot open" : "file not found");
+  char magic[8];
+  in.read(magic, 8);
+  if (!in || std::memcmp(magic, "\x93NUMPY", 6) != 0) fail(file, "not a .npy file (bad magic)");
+  const int major = static_cast<unsigned char>(magic[6]);
+  size_t header_len = 0;
+  if (major == 1) {
+    unsigned char l[2];
+    in.read(reinterpret_cast<char*>(l), 2);
+    header_len = l[0] | (l[1] << 8);
+  } else if (major == 2 || major == 3) {
+    unsigned char l[4];
+    in.read(reinterpret_cast<char*>(l), 4);
+    header_len = l[0] | (l[1] << 8) | (l[2] << 16) | (static_cast<size_t>(l[3]) << 24);
+  } else {
+    fail(file, "unsupported .npy version " + std::to_string(major));
+  }
+  std::string text(header_len, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(header_len));
+  if (!in) fail(file, "truncated .npy header");
+  NpyHeader h;
+  h.data_offset = (major == 1 ? 10 : 12) + header_len;
+  std::smatch m;
+  if (!std::regex_search(text, m, std::regex(R"('descr'\s*:\s*'([^']*)')"))) fail(file, "malformed .npy header (no descr)");
+  h.descr = m[1];
+  if (!std::regex_search(text, m, std::regex(R"('fortran_order'\s*:\s*(True|False))"))) fail(file, "malformed .npy header (no fortran_order)");
+  h.fortran_order = m[1] == "True";
+  if (!std::regex_search(text, m, std::regex(R"('shape'\s*:\s*\(([^)]*)\))"))) fail(file, "malformed .npy header (no shape)");
+  const std::string dims = m[1];
+  static const std::regex number(R"(\d+)");
+  for (std::sregex_iterator it(dims.begin(), dims.end(), number), end; it != end; ++it)
+    h.shape.push_back(std::stoll(it->str()));
+  return h;
+}
+
+TokenArray read_npy_tokens(const std::filesystem::path& file) {
+  const NpyHeader h = read_npy_header(file);
+  if (h.fortran_order) fail(file, "array is in Fortran order; save it in C order (np.ascontiguousarray)");
+  const std::string& d = h.descr;
+  if (d.size() < 3 || (d[1] != 'i' && d[1] != 'u'))
+    fail(file, "holds dtype '" + d + "'; token ids must be an integer array (uint16, int32, int64, ...)");
+  const char order = d[0];
+  const bool is_signed = d[1] == 'i';
+  const int width = std::stoi(d.substr(2));
+  if (width != 1 && width != 2 && width != 4 && width != 8) fail(file, "unsupported integer width in dtype '" + d + "'");
+  if (order == '>' && width > 1) fail(file, "big-endian dtype '" + d + "' is not supported; convert with astype('<" + d.substr(1) + "')");
+  const auto file_size = std::filesystem::file_size(file);
+  const uint64_t need = h.data_offset + static_cast<uint64_t>(h.numel()) * width;
+  if (file_size < need)
+    fail(file, "truncated: shape needs " + std::to_string(need) + " bytes, the file has " + std::to_string(file_size));
+  std::ifstream in(file, std::ios::binary);
+  in.seekg(static_cast<std::streamoff>(h.data_offset));
+  std::vector<unsigned char> raw(static_cast<size_t>(h.numel()) * width);
+  in.read(reinterpret_cast<char*>(raw.data()), static_cast<std::streamsize>(raw.size()));
+  TokenArray a;
+  a.shape = h.shape;
+  a.descr = d;
+  a.values.resize(static_cast<size_t>(h.numel()));
+  for (size_t i = 0; i < a.values.size(); ++i) {
+    uint64_t u = 0;
+    for (int b = width - 1; b >= 0; --b) u = (u << 8) | raw[i * width + b];
+    int64_t v = static_cast<int64_t>(u);
+    if (is_signed && width < 8 && (u >> (8 * width - 1)) & 1) v -= static_cast<int64_t>(1) << (8 * width);
+    a.values[i] = v;
+  }
+  return a;
+}
+
+void write_npy_f32(const std::filesystem::path& file, const float* data, const std::vector<int64_t>& shape) {
+  int64_t n = 1;
+  for (auto d : shape) n *= d;
+  write_npy(file, "<f4", data, static_cast<size_t>(n) * 4, shape);
+}
+
+void write_npy_i64(const std::filesystem::path& file, const int64_t* data, const std::vector<int64_t>& shape) {
+  int64_t n = 1;
+  for (auto d : shape) n *= d;
+  write_npy(file, "<i8", data, static_cast<size_t>(n) * 8, shape);
+}
+
+}  // namespace eidetic::corpus

@@ -1,0 +1,107 @@
+// `eidetic generate`: continue one prompt with a model and print the continuation.
+#include <ATen/ATen.h>
+
+#include <sstream>
+#include <string>
+
+#include "common/error.h"
+#include "harness/commands.h"
+#include "harness/model_files.h"
+#include "models/generate.h"
+#include "models/model.h"
+
+namespace eidetic::harness {
+namespace {
+
+std::vector<int64_t> parse_ids(const std::string& text) {
+  std::vector<int64_t> ids;
+  std::istringstream in(text);
+  std::string word;
+  while (in >> word) {
+    size_t used = 0;
+    int64_t v = 0;
+    try {
+      v = std::stoll(word, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != word.size()) throw Error("--prompt-ids: '" + word + "' is not an integer token id");
+    ids.push_back(v);
+  }
+  return ids;
+}
+
+}  // namespace
+
+Action add_generate_command(CLI::App& app) {
+  struct Options {
+    std::string model;
+    std::optional<std::string> tokenizer;
+    std::optional<std::string> prompt;
+    std::optional<std::string> prompt_ids;
+    int64_t max_new_tokens = 0;
+    bool greedy = false;
+    bool print_ids = false;
+    std::string device = "cpu";
+    std::string dtype = "fp32";
+  };
+  auto o = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand("generate", "Continue a prompt with a model and print the continuation");
+  cmd->add_option("--model", o->model, "model folder (config.json + safetensors) or llama2.c checkpoint")->required();
+  cmd->add_option("--tokenizer", o->tokenizer, "tokenizer (default: the one beside the model)");
+  auto* p = cmd->add_option("--prompt", o->prompt, "prompt text");
+  auto* pi = cmd->add_option("--prompt-ids", o->prompt_ids, "prompt as token ids, e.g. \"464 3290\"");
+  p->excludes(pi);
+  cmd->add_option("--max-new-tokens", o->max_new_tokens, "number of tokens to generate")->required()->check(CLI::PositiveNumber);
+  cmd->add_flag("--greedy", o->greedy, "greedy decoding (the most likely token at each step)");
+  cmd->add_flag("--print-ids", o->print_ids, "print the generated token ids instead of text");
+  cmd->add_option("--device", o->device, "cpu or cuda")->capture_default_str();
+  cmd->add_option("--dtype", o->dtype, "fp32, fp16 or bf16")->capture_default_str();
+  return [o](Io& io) {
+    if (!o->prompt && !o->prompt_ids) throw Error("generate: give --prompt TEXT or --prompt-ids \"ID ...\"");
+    if (!o->greedy) throw Error("generate: only greedy decoding is available here; pass --greedy");
+    const at::Device device = models::parse_device(o->device);
+    const at::ScalarType dtype = models::parse_dtype(o->dtype);
+    const models::Model model = models::load_model(o->model, device, dtype);
+    const auto& config = model.config();
+    const bool llama2c = is_llama2c_checkpoint(o->model);
+    std::unique_ptr<tok::Tokenizer> tokenizer;
+    if (o->prompt || !o->print_ids)
+      tokenizer = tokenizer_for_model(o->model, o->tokenizer ? std::optional<std::filesystem::path>(*o->tokenizer)
+                                                             : std::nullopt,
+                                      config.vocab_size);
+    std::vector<int64_t> prompt;
+    if (o->prompt_ids) {
+      prompt = parse_ids(*o->prompt_ids);
+    } else {
+      if (llama2c) prompt.push_back(tokenizer->bos_id().value_or(1));  // llama2.c starts with BOS
+      const auto ids = tokenizer->encode(*o->prompt);
+      prompt.insert(prompt.end(), ids.begin(), ids.end());
+    }
+    if (prompt.empty())
+      throw Error("generate: the prompt is empty; this model needs at least one token to condition on");
+    for (int64_t id : prompt)
+      if (id < 0 || id >= config.vocab_size)
+        throw Error(o->model + ": prompt token id " + std::to_string(id) + " is outside the vocabulary of " +
+                    std::to_string(config.vocab_size));
+    // llama2.c ends a sequence at BOS; Hugging Face models run to max-new-tokens.
+    const std::optional<int64_t> stop = llama2c ? std::optional<int64_t>(1) : std::nullopt;
+    const auto result = models::generate_greedy(model, {prompt}, o->max_new_tokens, stop);
+    const auto& ids = result.tokens.at(0);
+    if (o->print_ids) {
+      for (size_t i = 0; i < ids.size(); ++i) io.out << (i ? " " : "") << ids[i];
+      io.out << "\n";
+    } else if (llama2c) {
+      // As llama2.c prints: a piece right after BOS loses its leading space (BOS prints nothing).
+      std::vector<int64_t> seq;
+      if (prompt.back() == tokenizer->bos_id().value_or(1)) seq.push_back(prompt.back());
+      seq.insert(seq.end(), ids.begin(), ids.end());
+      io.out << tokenizer->decode(seq) << "\n";
+    } else {
+      io.out << tokenizer->decode(ids) << "\n";
+    }
+    return 0;
+  };
+}
+
+}  // namespace eidetic::harness

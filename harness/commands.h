@@ -1,0 +1,24 @@
+// harness/commands.h: each subcommand lives in its own cmd_*.cpp and registers itself here.
+// A command adds its options to the CLI11 app and returns the action to run when chosen.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <iosfwd>
+
+namespace eidetic::harness {
+
+struct Io {
+  std::istream& in;
+  std::ostream& out;
+  std::ostream& err;
+};
+
+using Action = std::function<int(Io&)>;
+
+Action add_tokenize_command(CLI::App& app);
+Action add_generate_command(CLI::App& app);
+Action add_score_command(CLI::App& app);
+
+}  // namespace eidetic::harness

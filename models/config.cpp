@@ -1,0 +1,363 @@
+// models/config.cpp: Hugging Face config.json to ModelConfig, per family, and back.
+#include "models/config.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "common/error.h"
+
+namespace eidetic::models {
+namespace {
+
+using nlohmann::json;
+
+class Reader {
+ public:
+  Reader(const json& j, std::string file) : j_(j), file_(std::move(file)) {}
+
+  [[noreturn]] void fail(const std::string& key, const std::string& what) const {
+    throw Error(file_ + ": key '" + key + "' " + what);
+  }
+
+  bool has(const std::string& key) const { return j_.contains(key) && !j_[key].is_null(); }
+
+  int64_t integer(const std::string& key) const {
+    if (!has(key)) fail(key, "is missing");
+    if (!j_[key].is_number_integer()) fail(key, "must be an integer, got " + j_[key].dump());
+    return j_[key].get<int64_t>();
+  }
+  int64_t integer(const std::string& key, int64_t fallback) const {
+    return has(key) ? integer(key) : fallback;
+  }
+  double number(const std::string& key, double fallback) const {
+    if (!has(key)) return fallback;
+    if (!j_[key].is_number()) fail(key, "must be a number, got " + j_[key].dump());
+    return j_[key].get<double>();
+  }
+  bool boolean(const std::string& key, bool fallback) const {
+    if (!has(key)) return fallback;
+    if (!j_[key].is_boolean()) fail(key, "must be true or false, got " + j_[key].dump());
+    return j_[key].get<bool>();
+  }
+  std::string string(const std::string& key, const std::string& fallback) const {
+    if (!has(key)) return fallback;
+    if (!j_[key].is_string()) fail(key, "must be a string, got " + j_[key].dump());
+    return j_[key].get<std::string>();
+  }
+  std::optional<int64_t> optional_id(const std::string& key) const {
+    if (!has(key)) return std::nullopt;
+    if (j_[key].is_array()) {  // some configs list several; the first is the primary one
+      if (j_[key].empty() || !j_[key][0].is_number_integer()) fail(key, "must be an integer");
+      return j_[key][0].get<int64_t>();
+    }
+    return integer(key);
+  }
+  const json& raw(const std::string& key) const { return j_[key]; }
+  const std::string& file() const { return file_; }
+
+ private:
+  const json& j_;
+  std::string file_;
+};
+
+Activation parse_activation(const Reader& r, const std::string& key, const std::string& name) {
+  if (name == "gelu") return Activation::gelu_exact;
+  if (name == "gelu_new" || name == "gelu_pytorch_tanh" || name == "gelu_fast")
+    return Activation::gelu_tanh;
+  if (name == "silu" || name == "swish") return Activation::silu;
+  if (name == "relu") return Activation::relu;
+  r.fail(key, "names an unsupported activation '" + name + "'");
+}
+
+// rope_theta and the rotated fraction, from either the older flat keys or rope_parameters.
+void parse_rope(const Reader& r, ModelConfig& c, double default_fraction,
+                const char* fraction_key, const char* theta_key) {
+  double fraction = r.number(fraction_key, default_fraction);
+  c.rope_theta = r.number(theta_key, r.number("rope_theta", 10000.0));
+  if (r.has("rope_parameters")) {
+    const json& p = r.raw("rope_parameters");
+    if (!p.is_object()) r.fail("rope_parameters", "must be an object");
+    if (p.contains("rope_type") && p["rope_type"] != "default")
+      r.fail("rope_parameters", "has rope_type " + p["rope_type"].dump() +
+                                    "; only \"default\" rotary embeddings are supported");
+    if (p.contains("rope_theta")) c.rope_theta = p["rope_theta"].get<double>();
+    if (p.contains("partial_rotary_factor")) fraction = p["partial_rotary_factor"].get<double>();
+  }
+  if (r.has("rope_scaling")) {
+    const json& s = r.raw("rope_scaling");
+    const std::string type = s.value("rope_type", s.value("type", std::string("default")));
+    if (type != "default") r.fail("rope_scaling", "asks for '" + type + "' scaling, which is not supported");
+  }
+  c.positions = PositionKind::rotary;
+  c.rotary_dim = static_cast<int64_t>(static_cast<double>(c.head_dim) * fraction);
+}
+
+ModelConfig parse_gpt2(const Reader& r) {
+  ModelConfig c;
+  c.family = Family::gpt2;
+  c.vocab_size = r.integer("vocab_size");
+  c.hidden_size = r.integer("n_embd");
+  c.num_layers = r.integer("n_layer");
+  c.num_heads = r.integer("n_head");
+  c.num_kv_heads = c.num_heads;
+  c.head_dim = c.num_heads > 0 ? c.hidden_size / c.num_heads : 0;
+  c.intermediate_size = r.integer("n_inner", 4 * c.hidden_size);
+  c.max_positions = r.integer("n_positions");
+  c.norm = Norm::layer_norm;
+  c.norm_eps = r.number("layer_norm_epsilon", 1e-5);
+  c.activation = parse_activation(r, "activation_function", r.string("activation_function", "gelu_new"));
+  c.positions = PositionKind::learned;
+  c.scale_attention = r.boolean("scale_attn_weights", true);
+  if (r.boolean("scale_attn_by_inverse_layer_idx", false))
+    r.fail("scale_attn_by_inverse_layer_idx", "is true, which is not supported");
+  c.tied_embeddings = r.boolean("tie_word_embeddings", true);
+  return c;
+}
+
+ModelConfig parse_gpt_neo(const Reader& r) {
+  ModelConfig c;
+  c.family = Family::gpt_neo;
+  c.vocab_size = r.integer("vocab_size");
+  c.hidden_size = r.integer("hidden_size");
+  c.num_layers = r.integer("num_layers");
+  c.num_heads = r.integer("num_heads");
+  c.num_kv_heads = c.num_heads;
+  c.head_dim = c.num_heads > 0 ? c.hidden_size / c.num_heads : 0;
+  c.intermediate_size = r.integer("intermediate_size", 4 * c.hidden_size);
+  c.max_positions = r.integer("max_position_embeddings");
+  c.norm_eps = r.number("layer_norm_epsilon", 1e-5);
+  c.activation = parse_activation(r, "activation_function", r.string("activation_function", "gelu_new"));
+  c.qkv_bias = false;
+  c.scale_attention = false;
+  c.attention_in_fp32 = true;
+  c.window_size = r.integer("window_size", 256);
+  c.tied_embeddings = r.boolean("tie_word_embeddings", true);
+  // attention_types: [[["global", "local"], 12]] expands to 24 layers alternating.
+  if (!r.has("attention_types")) r.fail("attention_types", "is missing");
+  for (const json& group : r.raw("attention_types")) {
+    if (!group.is_array() || group.size() != 2 || !group[0].is_array() || !group[1].is_number_integer())
+      r.fail("attention_types", "must look like [[[\"global\", \"local\"], 12]]");
+    for (int64_t i = 0; i < group[1].get<int64_t>(); ++i)
+      for (const json& kind : group[0]) {
+        const std::string k = kind.get<std::string>();
+        if (k != "global" && k != "local") r.fail("attention_types", "has unknown type '" + k + "'");
+        c.local_layers.push_back(k == "local");
+      }
+  }
+  if (static_cast<int64_t>(c.local_layers.size()) != c.num_layers)
+    r.fail("attention_types", "describes " + std::to_string(c.local_layers.size()) +
+                                  " layers but num_layers is " + std::to_string(c.num_layers));
+  return c;
+}
+
+ModelConfig parse_gpt_neox(const Reader& r) {
+  ModelConfig c;
+  c.family = Family::gpt_neox;
+  c.vocab_size = r.integer("vocab_size");
+  c.hidden_size = r.integer("hidden_size");
+  c.num_layers = r.integer("num_hidden_layers");
+  c.num_heads = r.integer("num_attention_heads");
+  c.num_kv_heads = c.num_heads;
+  c.head_dim = c.num_heads > 0 ? c.hidden_size / c.num_heads : 0;
+  c.intermediate_size = r.integer("intermediate_size");
+  c.max_positions = r.integer("max_position_embeddings");
+  c.norm_eps = r.number("layer_norm_eps", 1e-5);
+  c.activation = parse_activation(r, "hidden_act", r.string("hidden_act", "gelu"));
+  const bool bias = r.boolean("attention_bias", true);
+  c.qkv_bias = c.out_bias = bias;
+  parse_rope(r, c, 0.25, "rotary_pct", "rotary_emb_base");
+  c.parallel_residual = r.boolean("use_parallel_residual", true);
+  c.tied_embeddings = r.boolean("tie_word_embeddings", false);
+  return c;
+}
+
+ModelConfig parse_llama(const Reader& r) {
+  ModelConfig c;
+  c.family = Family::llama;
+  c.vocab_size = r.integer("vocab_size");
+  c.hidden_size = r.integer("hidden_size");
+  c.num_layers = r.integer("num_hidden_layers");
+  c.num_heads = r.integer("num_attention_heads");
+  c.num_kv_heads = r.integer("num_key_value_heads", c.num_heads);
+  c.head_dim = r.integer("head_dim", c.num_heads > 0 ? c.hidden_size / c.num_heads : 0);
+  c.intermediate_size = r.integer("intermediate_size");
+  c.max_positions = r.integer("max_position_embeddings", 2048);
+  c.norm = Norm::rms_norm;
+  c.norm_eps = r.number("rms_norm_eps", 1e-6);
+  c.activation = parse_activation(r, "hidden_act", r.string("hidden_act", "silu"));
+  c.gated_mlp = true;
+  const bool bias = r.boolean("attention_bias", false);
+  c.qkv_bias = c.out_bias = bias;
+  c.mlp_bias = r.boolean("mlp_bias", false);
+  parse_rope(r, c, 1.0, "partial_rotary_factor", "rope_theta");
+  c.tied_embeddings = r.boolean("tie_word_embeddings", false);
+  if (r.integer("pretraining_tp", 1) != 1) r.fail("pretraining_tp", "must be 1");
+  return c;
+}
+
+}  // namespace
+
+const char* family_name(Family family) {
+  switch (family) {
+    case Family::gpt2: return "gpt2";
+    case Family::gpt_neo: return "gpt_neo";
+    case Family::gpt_neox: return "gpt_neox";
+    case Family::llama: return "llama";
+  }
+  return "unknown";
+}
+
+int64_t ModelConfig::parameter_count() const {
+  const int64_t H = hidden_size, D = head_dim;
+  const int64_t q = num_heads * D, kv = num_kv_heads * D;
+  int64_t per_layer = H * (q + 2 * kv) + q * H;             // attention projections
+  if (qkv_bias) per_layer += q + 2 * kv;
+  if (out_bias) per_layer += H;
+  per_layer += (gated_mlp ? 3 : 2) * H * intermediate_size;  // MLP
+  if (mlp_bias) per_layer += intermediate_size * (gated_mlp ? 2 : 1) + H;
+  per_layer += (norm == Norm::layer_norm ? 4 : 2) * H;       // two norms
+  int64_t total = num_layers * per_layer + vocab_size * H + (norm == Norm::layer_norm ? 2 : 1) * H;
+  if (positions == PositionKind::learned) total += max_positions * H;
+  if (!tied_embeddings) total += vocab_size * H;
+  return total;
+}
+
+void ModelConfig::validate(const std::string& where) const {
+  auto positive = [&](int64_t v, const char* name) {
+    if (v <= 0) throw Error(where + ": " + name + " must be positive, got " + std::to_string(v));
+  };
+  positive(vocab_size, "vocab_size");
+  positive(hidden_size, "hidden size");
+  positive(num_layers, "number of layers");
+  positive(num_heads, "number of heads");
+  positive(num_kv_heads, "number of key/value heads");
+  positive(head_dim, "head_dim");
+  positive(intermediate_size, "intermediate size");
+  positive(max_positions, "max positions");
+  if (num_heads % num_kv_heads != 0)
+    throw Error(where + ": " + std::to_string(num_heads) + " heads are not a multiple of " +
+                std::to_string(num_kv_heads) + " key/value heads");
+  if (family != Family::llama && num_heads * head_dim != hidden_size)
+    throw Error(where + ": hidden size " + std::to_string(hidden_size) + " is not divisible by " +
+                std::to_string(num_heads) + " heads");
+  if (positions == PositionKind::rotary && (rotary_dim <= 0 || rotary_dim > head_dim || rotary_dim % 2))
+    throw Error(where + ": rotary dimension " + std::to_string(rotary_dim) +
+                " must be even and within 1.." + std::to_string(head_dim));
+  if (!local_layers.empty() && static_cast<int64_t>(local_layers.size()) != num_layers)
+    throw Error(where + ": local attention pattern does not cover every layer");
+}
+
+ModelConfig parse_hf_config(const std::filesystem::path& config_json) {
+  const std::string file = config_json.string();
+  std::ifstream in(config_json);
+  if (!in) throw Error(file + ": cannot open the model config");
+  json j;
+  try {
+    j = json::parse(in);
+  } catch (const json::parse_error& e) {
+    throw Error(file + ": not valid JSON (" + e.what() + ")");
+  }
+  if (!j.is_object()) throw Error(file + ": expected a JSON object");
+  const Reader r(j, file);
+  const std::string type = r.string("model_type", "");
+  ModelConfig c;
+  try {
+    if (type == "gpt2") {
+      c = parse_gpt2(r);
+    } else if (type == "gpt_neo") {
+      c = parse_gpt_neo(r);
+    } else if (type == "gpt_neox") {
+      c = parse_gpt_neox(r);
+    } else if (type == "llama") {
+      c = parse_llama(r);
+    } else if (type.empty()) {
+      r.fail("model_type", "is missing");
+    } else {
+      r.fail("model_type", "names unknown model type '" + type +
+                               "' (supported: gpt2, gpt_neo, gpt_neox, llama)");
+    }
+  } catch (const json::exception& e) {
+    throw Error(file + ": malformed value (" + e.what() + ")");
+  }
+  c.bos_token_id = r.optional_id("bos_token_id");
+  c.eos_token_id = r.optional_id("eos_token_id");
+  c.validate(file);
+  return c;
+}
+
+std::string to_hf_config_json(const ModelConfig& c) {
+  json j;
+  j["vocab_size"] = c.vocab_size;
+  if (c.bos_token_id) j["bos_token_id"] = *c.bos_token_id;
+  if (c.eos_token_id) j["eos_token_id"] = *c.eos_token_id;
+  j["tie_word_embeddings"] = c.tied_embeddings;
+  switch (c.family) {
+    case Family::gpt_neox:
+      j["model_type"] = "gpt_neox";
+      j["architectures"] = {"GPTNeoXForCausalLM"};
+      j["hidden_size"] = c.hidden_size;
+      j["num_hidden_layers"] = c.num_layers;
+      j["num_attention_heads"] = c.num_heads;
+      j["intermediate_size"] = c.intermediate_size;
+      j["max_position_embeddings"] = c.max_positions;
+      j["layer_norm_eps"] = c.norm_eps;
+      j["hidden_act"] = c.activation == Activation::gelu_exact ? "gelu" : "gelu_new";
+      j["attention_bias"] = c.qkv_bias;
+      j["use_parallel_residual"] = c.parallel_residual;
+      j["rotary_pct"] = static_cast<double>(c.rotary_dim) / static_cast<double>(c.head_dim);
+      j["rotary_emb_base"] = c.rope_theta;
+      j["rope_parameters"] = {{"rope_type", "default"},
+                              {"rope_theta", c.rope_theta},
+                              {"partial_rotary_factor",
+                               static_cast<double>(c.rotary_dim) / static_cast<double>(c.head_dim)}};
+      break;
+    case Family::llama:
+      j["model_type"] = "llama";
+      j["architectures"] = {"LlamaForCausalLM"};
+      j["hidden_size"] = c.hidden_size;
+      j["num_hidden_layers"] = c.num_layers;
+      j["num_attention_heads"] = c.num_heads;
+      j["num_key_value_heads"] = c.num_kv_heads;
+      j["head_dim"] = c.head_dim;
+      j["intermediate_size"] = c.intermediate_size;
+      j["max_position_embeddings"] = c.max_positions;
+      j["rms_norm_eps"] = c.norm_eps;
+      j["hidden_act"] = "silu";
+      j["attention_bias"] = c.qkv_bias;
+      j["mlp_bias"] = c.mlp_bias;
+      j["rope_theta"] = c.rope_theta;
+      j["rope_parameters"] = {{"rope_type", "default"}, {"rope_theta", c.rope_theta}};
+      break;
+    case Family::gpt2:
+      j["model_type"] = "gpt2";
+      j["architectures"] = {"GPT2LMHeadModel"};
+      j["n_embd"] = c.hidden_size;
+      j["n_layer"] = c.num_layers;
+      j["n_head"] = c.num_heads;
+      j["n_inner"] = c.intermediate_size;
+      j["n_positions"] = c.max_positions;
+      j["layer_norm_epsilon"] = c.norm_eps;
+      j["activation_function"] = c.activation == Activation::gelu_exact ? "gelu" : "gelu_new";
+      break;
+    case Family::gpt_neo: {
+      j["model_type"] = "gpt_neo";
+      j["architectures"] = {"GPTNeoForCausalLM"};
+      j["hidden_size"] = c.hidden_size;
+      j["num_layers"] = c.num_layers;
+      j["num_heads"] = c.num_heads;
+      j["intermediate_size"] = c.intermediate_size;
+      j["max_position_embeddings"] = c.max_positions;
+      j["layer_norm_epsilon"] = c.norm_eps;
+      j["window_size"] = c.window_size;
+      j["activation_function"] = c.activation == Activation::gelu_exact ? "gelu" : "gelu_new";
+      json types = json::array();
+      for (bool local : c.local_layers) types.push_back({{local ? "local" : "global"}, 1});
+      j["attention_types"] = types;
+      break;
+    }
+  }
+  return j.dump(2) + "\n";
+}
+
+}  // namespace eidetic::models

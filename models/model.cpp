@@ -1,0 +1,409 @@
+// models/model.cpp: the decoder's forward pass and weight loading (see model.h).
+#include "models/model.h"
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+#include <sstream>
+
+#include "common/error.h"
+#include "models/llama2c.h"
+
+namespace eidetic::models {
+namespace {
+
+std::string shape_str(at::IntArrayRef s) {
+  std::ostringstream o;
+  o << s;
+  return o.str();
+}
+
+// Half of the head's rotated dimensions swapped and negated: (x1, x2) -> (-x2, x1).
+at::Tensor rotate_half(const at::Tensor& x) {
+  const int64_t half = x.size(-1) / 2;
+  return at::cat({-x.slice(-1, half), x.slice(-1, 0, half)}, -1);
+}
+
+// Applies rotary embeddings to the first cos.size(-1) dims of x (B, heads, T, D).
+at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+  const int64_t r = cos.size(-1);
+  if (r == x.size(-1)) return x * cos + rotate_half(x) * sin;
+  const at::Tensor rot = x.slice(-1, 0, r);
+  return at::cat({rot * cos + rotate_half(rot) * sin, x.slice(-1, r)}, -1);
+}
+
+}  // namespace
+
+Model::Model(ModelConfig config, ModelWeights weights, at::Device device, at::ScalarType dtype)
+    : config_(std::move(config)), weights_(std::move(weights)), device_(device), dtype_(dtype) {
+  if (config_.positions == PositionKind::rotary) {
+    // inv_freq and the angle table in float32, as the reference computes them.
+    const int64_t r = config_.rotary_dim;
+    const at::Tensor exponent =
+        at::arange(0, r, 2, at::TensorOptions().dtype(at::kLong)).to(at::kFloat) / static_cast<double>(r);
+    const at::Tensor inv_freq = 1.0 / at::pow(config_.rope_theta, exponent);
+    const at::Tensor pos = at::arange(config_.max_positions, at::TensorOptions().dtype(at::kLong)).to(at::kFloat);
+    const at::Tensor freqs = at::outer(pos, inv_freq);
+    const at::Tensor emb = at::cat({freqs, freqs}, -1);
+    rope_cos_ = emb.cos().to(device_);
+    rope_sin_ = emb.sin().to(device_);
+  }
+}
+
+KVCache Model::new_cache(int64_t batch, int64_t capacity) const {
+  KVCache c;
+  const auto opts = at::TensorOptions().device(device_).dtype(dtype_);
+  for (int64_t l = 0; l < config_.num_layers; ++l) {
+    c.keys.push_back(at::zeros({batch, config_.num_kv_heads, capacity, config_.head_dim}, opts));
+    c.values.push_back(at::zeros({batch, config_.num_kv_heads, capacity, config_.head_dim}, opts));
+  }
+  c.key_valid = at::zeros({batch, capacity}, opts.dtype(at::kBool));
+  c.next_position = at::zeros({batch}, opts.dtype(at::kLong));
+  c.capacity = capacity;
+  return c;
+}
+
+at::Tensor Model::norm(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) const {
+  if (config_.norm == Norm::layer_norm)
+    return at::layer_norm(x, {x.size(-1)}, w, b, config_.norm_eps);
+  // RMSNorm in float32, scaled by the weight in the model's dtype (the reference's order).
+  const at::Tensor xf = x.to(at::kFloat);
+  const at::Tensor normed = xf * at::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + config_.norm_eps);
+  return w * normed.to(x.scalar_type());
+}
+
+at::Tensor Model::mlp(const LayerWeights& l, const at::Tensor& x) const {
+  at::Tensor h = at::linear(x, l.up_weight, l.up_bias);
+  auto act = [&](const at::Tensor& t) {
+    switch (config_.activation) {
+      case Activation::gelu_exact: return at::gelu(t);
+      case Activation::gelu_tanh: return at::gelu(t, "tanh");
+      case Activation::silu: return at::silu(t);
+      case Activation::relu: return at::relu(t);
+    }
+    return t;
+  };
+  if (config_.gated_mlp) {
+    const auto parts = h.chunk(2, -1);
+    h = act(parts[0]) * parts[1];
+  } else {
+    h = act(h);
+  }
+  return at::linear(h, l.down_weight, l.down_bias);
+}
+
+at::Tensor Model::forward(const at::Tensor& ids_in, const at::Tensor& mask_in, KVCache* cache) const {
+  const ModelConfig& c = config_;
+  const at::Tensor ids = ids_in.to(device_, at::kLong);
+  const int64_t B = ids.size(0), T = ids.size(1);
+  const at::Tensor mask = mask_in.defined() ? mask_in.to(device_, at::kBool)
+                                            : at::ones({B, T}, ids.options().dtype(at::kBool));
+  const int64_t offset = cache ? cache->length : 0;
+  const int64_t L = offset + T;
+  if (cache && L > cache->capacity)
+    throw Error("kv cache holds " + std::to_string(cache->capacity) + " tokens; " +
+                std::to_string(L) + " were asked for");
+  const at::Tensor vmax = ids.max();
+  if (ids.numel() > 0 && (vmax.item<int64_t>() >= c.vocab_size || ids.min().item<int64_t>() < 0))
+    throw Error("token id " + std::to_string(vmax.item<int64_t>() >= c.vocab_size ? vmax.item<int64_t>()
+                                                                                  : ids.min().item<int64_t>()) +
+                " is outside the vocabulary of " + std::to_string(c.vocab_size));
+
+  // Positions count real tokens only; padding gets position 0 (it is never attended to).
+  at::Tensor positions = at::cumsum(mask.to(at::kLong), 1) - 1;
+  if (cache) positions = positions + cache->next_position.unsqueeze(1);
+  positions = positions.clamp_min(0);
+  if (positions.numel() > 0 && positions.max().item<int64_t>() >= c.max_positions)
+    throw Error("sequence of " + std::to_string(positions.max().item<int64_t>() + 1) +
+                " positions exceeds the model's maximum of " + std::to_string(c.max_positions));
+
+  // Which keys each query may see: (B, 1, T, L).
+  at::Tensor key_valid;
+  if (cache) {
+    cache->key_valid.slice(1, offset, L).copy_(mask);
+    key_valid = cache->key_valid.slice(1, 0, L);
+  } else {
+    key_valid = mask;
+  }
+  const auto lopts = ids.options();
+  const at::Tensor q_slot = at::arange(offset, L, lopts).view({T, 1});
+  const at::Tensor k_slot = at::arange(0, L, lopts).view({1, L});
+  const at::Tensor causal = k_slot <= q_slot;                       // (T, L)
+  const at::Tensor self = k_slot == q_slot;                         // a padded query sees itself
+  const at::Tensor allowed = (causal.unsqueeze(0) & key_valid.unsqueeze(1)) | self.unsqueeze(0);
+  at::Tensor local_allowed;
+  if (!c.local_layers.empty())
+    local_allowed = allowed & ((q_slot - k_slot) < c.window_size).unsqueeze(0);
+
+  at::Tensor x = at::embedding(weights_.embed, ids);
+  if (c.positions == PositionKind::learned) x = x + at::embedding(weights_.position_embed, positions);
+  at::Tensor cos, sin;
+  if (c.positions == PositionKind::rotary) {
+    cos = at::embedding(rope_cos_, positions).unsqueeze(1).to(dtype_);  // (B, 1, T, r)
+    sin = at::embedding(rope_sin_, positions).unsqueeze(1).to(dtype_);
+  }
+  const double scale = c.scale_attention ? 1.0 / std::sqrt(static_cast<double>(c.head_dim)) : 1.0;
+  const int64_t Hq = c.num_heads, Hkv = c.num_kv_heads, D = c.head_dim;
+
+  for (int64_t li = 0; li < c.num_layers; ++li) {
+    const LayerWeights& l = weights_.layers[li];
+    const at::Tensor h = norm(x, l.norm1_weight, l.norm1_bias);
+    const at::Tensor qkv = at::linear(h, l.qkv_weight, l.qkv_bias);
+    at::Tensor q = qkv.slice(-1, 0, Hq * D).view({B, T, Hq, D}).transpose(1, 2);
+    at::Tensor k = qkv.slice(-1, Hq * D, (Hq + Hkv) * D).view({B, T, Hkv, D}).transpose(1, 2);
+    at::Tensor v = qkv.slice(-1, (Hq + Hkv) * D).view({B, T, Hkv, D}).transpose(1, 2);
+    if (c.positions == PositionKind::rotary) {
+      q = apply_rotary(q, cos, sin);
+      k = apply_rotary(k, cos, sin);
+    }
+    if (cache) {
+      cache->keys[li].slice(2, offset, L).copy_(k);
+      cache->values[li].slice(2, offset, L).copy_(v);
+      k = cache->keys[li].slice(2, 0, L);
+      v = cache->values[li].slice(2, 0, L);
+    }
+    const bool local = !c.local_layers.empty() && c.local_layers[li];
+    const at::Tensor attn_mask = (local ? local_allowed : allowed).unsqueeze(1);
+    at::Tensor attn;
+    if (c.attention_in_fp32) {
+      attn = at::scaled_dot_product_attention(q.to(at::kFloat), k.to(at::kFloat), v.to(at::kFloat),
+                                              attn_mask, 0.0, false, scale, Hq != Hkv)
+                 .to(dtype_);
+    } else {
+      attn = at::scaled_dot_product_attention(q, k, v, attn_mask, 0.0, false, scale, Hq != Hkv);
+    }
+    attn = attn.transpose(1, 2).reshape({B, T, Hq * D});
+    const at::Tensor attn_out = at::linear(attn, l.out_weight, l.out_bias);
+    if (c.parallel_residual) {
+      x = x + attn_out + mlp(l, norm(x, l.norm2_weight, l.norm2_bias));
+    } else {
+      x = x + attn_out;
+      x = x + mlp(l, norm(x, l.norm2_weight, l.norm2_bias));
+    }
+  }
+  if (cache) {
+    cache->length = L;
+    cache->next_position = cache->next_position + mask.to(at::kLong).sum(1);
+  }
+  return norm(x, weights_.final_norm_weight, weights_.final_norm_bias);
+}
+
+at::Tensor Model::logits(const at::Tensor& hidden) const {
+  return at::linear(hidden, weights_.lm_head).to(at::kFloat);
+}
+
+// ---- loading --------------------------------------------------------------------------------
+
+namespace {
+
+class WeightReader {
+ public:
+  WeightReader(const TensorSet& set, std::string where, std::vector<std::string> prefixes,
+               at::Device device, at::ScalarType dtype)
+      : set_(set), where_(std::move(where)), prefixes_(std::move(prefixes)), device_(device), dtype_(dtype) {}
+
+  // The tensor `name` (tried under each prefix), checked against `shape`, as float32 on CPU.
+  at::Tensor raw(const std::string& name, at::IntArrayRef shape) const {
+    for (const auto& p : prefixes_) {
+      const auto it = set_.tensors.find(p + name);
+      if (it == set_.tensors.end()) continue;
+      const at::Tensor& t = it->second;
+      if (!t.sizes().equals(shape))
+        throw Error(set_.source.at(p + name) + ": tensor '" + p + name + "' has shape " +
+                    shape_str(t.sizes()) + ", config says " + shape_str(shape));
+      if (!at::isFloatingType(t.scalar_type()))
+        throw Error(set_.source.at(p + name) + ": tensor '" + p + name + "' has dtype " +
+                    c10::toString(t.scalar_type()) + ", expected a floating-point type");
+      return t;
+    }
+    throw Error(where_ + ": tensor '" + prefixes_.front() + name + "' is missing");
+  }
+  bool has(const std::string& name) const {
+    for (const auto& p : prefixes_)
+      if (set_.has(p + name)) return true;
+    return false;
+  }
+  at::Tensor operator()(const std::string& name, at::IntArrayRef shape) const { return place(raw(name, shape)); }
+  at::Tensor place(const at::Tensor& t) const { return t.to(device_, dtype_).contiguous(); }
+
+ private:
+  const TensorSet& set_;
+  std::string where_;
+  std::vector<std::string> prefixes_;
+  at::Device device_;
+  at::ScalarType dtype_;
+};
+
+}  // namespace
+
+Model build_model(const ModelConfig& c, const TensorSet& set, const std::string& where,
+                  at::Device device, at::ScalarType dtype) {
+  c.validate(where);
+  const int64_t H = c.hidden_size, V = c.vocab_size, I = c.intermediate_size, D = c.head_dim;
+  const int64_t Q = c.num_heads * D, KV = c.num_kv_heads * D, P = c.max_positions;
+  ModelWeights w;
+  std::string p;
+  auto layer_name = [&](int64_t i, const std::string& rest) { return p + std::to_string(i) + "." + rest; };
+
+  switch (c.family) {
+    case Family::gpt2: {
+      const WeightReader r(set, where, {"transformer.", ""}, device, dtype);
+      w.embed = r("wte.weight", {V, H});
+      w.position_embed = r("wpe.weight", {P, H});
+      p = "h.";
+      for (int64_t i = 0; i < c.num_layers; ++i) {
+        LayerWeights l;
+        l.norm1_weight = r(layer_name(i, "ln_1.weight"), {H});
+        l.norm1_bias = r(layer_name(i, "ln_1.bias"), {H});
+        // Conv1D stores [in, out]: transpose to [out, in].
+        l.qkv_weight = r.place(r.raw(layer_name(i, "attn.c_attn.weight"), {H, 3 * H}).t());
+        l.qkv_bias = r(layer_name(i, "attn.c_attn.bias"), {3 * H});
+        l.out_weight = r.place(r.raw(layer_name(i, "attn.c_proj.weight"), {H, H}).t());
+        l.out_bias = r(layer_name(i, "attn.c_proj.bias"), {H});
+        l.norm2_weight = r(layer_name(i, "ln_2.weight"), {H});
+        l.norm2_bias = r(layer_name(i, "ln_2.bias"), {H});
+        l.up_weight = r.place(r.raw(layer_name(i, "mlp.c_fc.weight"), {H, I}).t());
+        l.up_bias = r(layer_name(i, "mlp.c_fc.bias"), {I});
+        l.down_weight = r.place(r.raw(layer_name(i, "mlp.c_proj.weight"), {I, H}).t());
+        l.down_bias = r(layer_name(i, "mlp.c_proj.bias"), {H});
+        w.layers.push_back(std::move(l));
+      }
+      w.final_norm_weight = r("ln_f.weight", {H});
+      w.final_norm_bias = r("ln_f.bias", {H});
+      w.lm_head = (!c.tied_embeddings && set.has("lm_head.weight"))
+                      ? WeightReader(set, where, {""}, device, dtype)("lm_head.weight", {V, H})
+                      : w.embed;
+      break;
+    }
+    case Family::gpt_neo: {
+      const WeightReader r(set, where, {"transformer.", ""}, device, dtype);
+      w.embed = r("wte.weight", {V, H});
+      w.position_embed = r("wpe.weight", {P, H});
+      p = "h.";
+      for (int64_t i = 0; i < c.num_layers; ++i) {
+        LayerWeights l;
+        l.norm1_weight = r(layer_name(i, "ln_1.weight"), {H});
+        l.norm1_bias = r(layer_name(i, "ln_1.bias"), {H});
+        l.qkv_weight = r.place(at::cat({r.raw(layer_name(i, "attn.attention.q_proj.weight"), {H, H}),
+                                        r.raw(layer_name(i, "attn.attention.k_proj.weight"), {H, H}),
+                                        r.raw(layer_name(i, "attn.attention.v_proj.weight"), {H, H})}));
+        l.out_weight = r(layer_name(i, "attn.attention.out_proj.weight"), {H, H});
+        l.out_bias = r(layer_name(i, "attn.attention.out_proj.bias"), {H});
+        l.norm2_weight = r(layer_name(i, "ln_2.weight"), {H});
+        l.norm2_bias = r(layer_name(i, "ln_2.bias"), {H});
+        l.up_weight = r(layer_name(i, "mlp.c_fc.weight"), {I, H});
+        l.up_bias = r(layer_name(i, "mlp.c_fc.bias"), {I});
+        l.down_weight = r(layer_name(i, "mlp.c_proj.weight"), {H, I});
+        l.down_bias = r(layer_name(i, "mlp.c_proj.bias"), {H});
+        w.layers.push_back(std::move(l));
+      }
+      w.final_norm_weight = r("ln_f.weight", {H});
+      w.final_norm_bias = r("ln_f.bias", {H});
+      w.lm_head = (!c.tied_embeddings && set.has("lm_head.weight"))
+                      ? WeightReader(set, where, {""}, device, dtype)("lm_head.weight", {V, H})
+                      : w.embed;
+      break;
+    }
+    case Family::gpt_neox: {
+      const WeightReader r(set, where, {"gpt_neox.", ""}, device, dtype);
+      w.embed = r("embed_in.weight", {V, H});
+      p = "layers.";
+      const int64_t heads = c.num_heads;
+      for (int64_t i = 0; i < c.num_layers; ++i) {
+        LayerWeights l;
+        l.norm1_weight = r(layer_name(i, "input_layernorm.weight"), {H});
+        l.norm1_bias = r(layer_name(i, "input_layernorm.bias"), {H});
+        // Rows come per head as [q_h, k_h, v_h]; regroup as [all q; all k; all v].
+        const at::Tensor qkv = r.raw(layer_name(i, "attention.query_key_value.weight"), {3 * H, H});
+        l.qkv_weight = r.place(qkv.view({heads, 3, D, H}).permute({1, 0, 2, 3}).reshape({3 * H, H}));
+        if (c.qkv_bias) {
+          const at::Tensor b = r.raw(layer_name(i, "attention.query_key_value.bias"), {3 * H});
+          l.qkv_bias = r.place(b.view({heads, 3, D}).permute({1, 0, 2}).reshape({3 * H}));
+        }
+        l.out_weight = r(layer_name(i, "attention.dense.weight"), {H, H});
+        if (c.out_bias) l.out_bias = r(layer_name(i, "attention.dense.bias"), {H});
+        l.norm2_weight = r(layer_name(i, "post_attention_layernorm.weight"), {H});
+        l.norm2_bias = r(layer_name(i, "post_attention_layernorm.bias"), {H});
+        l.up_weight = r(layer_name(i, "mlp.dense_h_to_4h.weight"), {I, H});
+        l.up_bias = r(layer_name(i, "mlp.dense_h_to_4h.bias"), {I});
+        l.down_weight = r(layer_name(i, "mlp.dense_4h_to_h.weight"), {H, I});
+        l.down_bias = r(layer_name(i, "mlp.dense_4h_to_h.bias"), {H});
+        w.layers.push_back(std::move(l));
+      }
+      w.final_norm_weight = r("final_layer_norm.weight", {H});
+      w.final_norm_bias = r("final_layer_norm.bias", {H});
+      w.lm_head = c.tied_embeddings ? w.embed : WeightReader(set, where, {""}, device, dtype)("embed_out.weight", {V, H});
+      break;
+    }
+    case Family::llama: {
+      const WeightReader r(set, where, {"model.", ""}, device, dtype);
+      w.embed = r("embed_tokens.weight", {V, H});
+      p = "layers.";
+      for (int64_t i = 0; i < c.num_layers; ++i) {
+        LayerWeights l;
+        l.norm1_weight = r(layer_name(i, "input_layernorm.weight"), {H});
+        l.qkv_weight = r.place(at::cat({r.raw(layer_name(i, "self_attn.q_proj.weight"), {Q, H}),
+                                        r.raw(layer_name(i, "self_attn.k_proj.weight"), {KV, H}),
+                                        r.raw(layer_name(i, "self_attn.v_proj.weight"), {KV, H})}));
+        if (c.qkv_bias)
+          l.qkv_bias = r.place(at::cat({r.raw(layer_name(i, "self_attn.q_proj.bias"), {Q}),
+                                        r.raw(layer_name(i, "self_attn.k_proj.bias"), {KV}),
+                                        r.raw(layer_name(i, "self_attn.v_proj.bias"), {KV})}));
+        l.out_weight = r(layer_name(i, "self_attn.o_proj.weight"), {H, Q});
+        if (c.out_bias) l.out_bias = r(layer_name(i, "self_attn.o_proj.bias"), {H});
+        l.norm2_weight = r(layer_name(i, "post_attention_layernorm.weight"), {H});
+        l.up_weight = r.place(at::cat({r.raw(layer_name(i, "mlp.gate_proj.weight"), {I, H}),
+                                       r.raw(layer_name(i, "mlp.up_proj.weight"), {I, H})}));
+        l.down_weight = r(layer_name(i, "mlp.down_proj.weight"), {H, I});
+        if (c.mlp_bias) {
+          l.up_bias = r.place(at::cat({r.raw(layer_name(i, "mlp.gate_proj.bias"), {I}),
+                                       r.raw(layer_name(i, "mlp.up_proj.bias"), {I})}));
+          l.down_bias = r(layer_name(i, "mlp.down_proj.bias"), {H});
+        }
+        w.layers.push_back(std::move(l));
+      }
+      w.final_norm_weight = r("norm.weight", {H});
+      w.lm_head = c.tied_embeddings ? w.embed : WeightReader(set, where, {""}, device, dtype)("lm_head.weight", {V, H});
+      break;
+    }
+  }
+  return Model(c, std::move(w), device, dtype);
+}
+
+Model load_model(const std::filesystem::path& path, at::Device device, at::ScalarType dtype) {
+  if (!std::filesystem::exists(path)) throw Error(path.string() + ": model not found");
+  if (std::filesystem::is_directory(path)) {
+    const auto config_path = path / "config.json";
+    if (!std::filesystem::exists(config_path))
+      throw Error(path.string() + ": no config.json in the model folder");
+    const ModelConfig config = parse_hf_config(config_path);
+    const TensorSet tensors = read_safetensors_folder(path);
+    return build_model(config, tensors, path.string(), device, dtype);
+  }
+  if (path.extension() == ".safetensors") {
+    const auto folder = path.parent_path();
+    const ModelConfig config = parse_hf_config(folder / "config.json");
+    return build_model(config, read_safetensors(path), path.string(), device, dtype);
+  }
+  const Llama2cCheckpoint ck = read_llama2c_checkpoint(path);
+  return build_model(ck.config, ck.tensors, path.string(), device, dtype);
+}
+
+at::ScalarType parse_dtype(const std::string& name) {
+  if (name == "fp32" || name == "float32") return at::kFloat;
+  if (name == "fp16" || name == "float16") return at::kHalf;
+  if (name == "bf16" || name == "bfloat16") return at::kBFloat16;
+  throw Error("unknown dtype '" + name + "' (expected fp32, fp16 or bf16)");
+}
+
+at::Device parse_device(const std::string& name) {
+  if (name == "cpu") return at::Device(at::kCPU);
+  if (name.rfind("cuda", 0) == 0) {
+    at::Device d(name);
+    if (!at::hasCUDA()) throw Error("device '" + name + "' was asked for, but no CUDA device is usable");
+    return d;
+  }
+  throw Error("unknown device '" + name + "' (expected cpu, cuda or cuda:N)");
+}
+
+}  // namespace eidetic::models

@@ -1,0 +1,507 @@
+#!/usr/bin/env python3
+"""tests/tokenizers_oracle.py: holds eidetic's tokenizers equal to the references.
+
+Byte-level BPE (GPT-2 from encoder.json + vocab.bpe, GPT-NeoX-20B from tokenizer.json, and
+variants of NeoX's tokenizer.json with added-token flags and add_prefix_space) is compared with
+Hugging Face `tokenizers` on: every corpus file whole, the first 2000 lines of each, thousands
+of random Unicode strings, decode of the encodings and decode of random id sequences. NFC is
+compared with HF's NFC normalizer on every code point and on random mark sequences. The llama2.c
+tokenizer is compared with an independent Python rendering of run.c's encode and of what run.c
+prints. Drives the C++ side through tests/tokenize_tool.cpp (`--tool`).
+
+Exit status: 0 all equal, 1 a difference (the first few are printed), 77 skipped (no assets
+folder or no `tokenizers` module).
+"""
+
+import argparse
+import json
+import os
+import random
+import re
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import unicodedata
+
+SKIP = 77
+TMP = None  # a temporary folder for the tokenizer variants, removed at exit
+
+
+def skip(msg):
+    print(f"SKIP: {msg}")
+    sys.exit(SKIP)
+
+
+def find_assets():
+    env = os.environ.get("EIDETIC_ASSETS")
+    if env:
+        return env if os.path.isdir(env) else None
+    src = os.environ.get("EIDETIC_SOURCE_DIR") or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    p = os.path.join(src, "..", "shared", "assets")
+    return os.path.realpath(p) if os.path.isdir(p) else None
+
+
+class Tool:
+    def __init__(self, exe):
+        self.exe = exe
+
+    def batch(self, tokenizer, request, llama2c_vocab=0):
+        cmd = [self.exe, "batch", tokenizer]
+        if llama2c_vocab:
+            cmd += ["--llama2c-vocab-size", str(llama2c_vocab)]
+        r = subprocess.run(cmd, input=json.dumps(request).encode(), capture_output=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed: {r.stderr.decode(errors='replace')}")
+        return json.loads(r.stdout)
+
+
+class Report:
+    def __init__(self):
+        self.failures = 0
+        self.checks = 0
+
+    def compare(self, name, inputs, mine, ref, show=3):
+        assert len(mine) == len(ref), (name, len(mine), len(ref))
+        bad = [i for i in range(len(ref)) if mine[i] != ref[i]]
+        self.checks += len(ref)
+        if bad:
+            self.failures += len(bad)
+            print(f"FAIL {name}: {len(bad)} of {len(ref)} differ")
+            for i in bad[:show]:
+                x = inputs[i]
+                shown = repr(x) if len(repr(x)) < 400 else repr(x)[:400] + "..."
+                print(f"  input: {shown}")
+                a, b = mine[i], ref[i]
+                if isinstance(a, list) and isinstance(b, list):
+                    k = next((j for j in range(min(len(a), len(b))) if a[j] != b[j]), min(len(a), len(b)))
+                    print(f"    first difference at position {k}")
+                    a, b = a[max(0, k - 5):k + 10], b[max(0, k - 5):k + 10]
+                print(f"    eidetic: {a!r}")
+                print(f"    HF/ref:  {b!r}")
+        else:
+            print(f"ok   {name}: {len(ref)} equal")
+
+
+# ---- random strings ----------------------------------------------------------------------------
+
+WORDS_NFC = ["café", "naïve", "Ångström", "über", "façade", "Việt Nam", "résumé", "Ελληνικά",
+             "Ślęża", "jalapeño", "crème brûlée", "ǅemal", "ḍhaṃ", "Zürich", "Ǖǘ", "ẞtraße"]
+EMOJI = ["🤗", "👍🏽", "👨‍👩‍👧‍👦", "🏳️‍🌈", "🇺🇸", "1️⃣", "❤️", "🧑🏿‍🚀", "😀", "🫠", "👩‍❤️‍💋‍👨", "🐈‍⬛"]
+SPACES = [" ", "\t", "\n", "\r", "\u00a0", "\u3000", "\u2009", "\x0b", "\x0c", "\x85", "\u2028",
+          "\u1680", "\u202f", "\u205f", "\x1c", "\u200b"]
+CONTRACTIONS = ["'s", "'t", "'re", "'ve", "'m", "'ll", "'d", "'S", "'", "''", "'x", "n't"]
+SPECIALS = ["<|endoftext|>", "<|padding|>", "<|endof", "endoftext|>", "<|endoftext|><|endoftext|>"]
+PUNCT = list("!\"#$%&()*+,-./:;<=>?@[\\]^_`{|}~") + ["...", "--", "—", "–", "“", "”", "‘", "’", "«", "»", "¿", "¡", "§", "©"]
+NUMERIC = ["123", "3.14", "1,000", "١٢٣", "Ⅻ", "½", "²", "߁߂", "𝟙𝟚", "০১"]
+
+
+def combining_marks():
+    return [chr(c) for c in range(0x300, 0x20000) if unicodedata.combining(chr(c))] + \
+           [chr(c) for c in (0x10D69, 0x10D6A, 0x10EFD, 0x11F41, 0x1E4EC, 0x1E5EE, 0x16FF0)]
+
+
+def random_code_point(rng):
+    while True:
+        plane = rng.choice([0, 0, 0, 1, 2, 3, 14, 15, 16])
+        cp = plane * 0x10000 + rng.randrange(0x10000)
+        if not (0xD800 <= cp <= 0xDFFF):
+            return chr(cp)
+
+
+def random_piece(rng, marks):
+    k = rng.randrange(17)
+    if k == 0:
+        return "".join(rng.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(rng.randint(1, 10)))
+    if k == 1:
+        return " " + "".join(rng.choice("etaoinshrdlu") for _ in range(rng.randint(1, 8)))
+    if k == 2:
+        return "".join(rng.choice(SPACES) for _ in range(rng.randint(1, 6)))
+    if k == 3:
+        return " " * rng.randint(2, 30)
+    if k == 4:
+        return rng.choice(CONTRACTIONS)
+    if k == 5:
+        w = rng.choice(WORDS_NFC)
+        return unicodedata.normalize(rng.choice(["NFC", "NFD"]), w)
+    if k == 6:
+        return "".join(chr(rng.choice([rng.randint(0x4E00, 0x9FFF), rng.randint(0x3040, 0x30FF), rng.randint(0x20000, 0x2A6DF)]))
+                       for _ in range(rng.randint(1, 6)))
+    if k == 7:
+        return rng.choice(EMOJI)
+    if k == 8:  # Hangul jamo sequences (L V T), sometimes precomposed syllables
+        if rng.random() < 0.3:
+            return "".join(chr(rng.randint(0xAC00, 0xD7A3)) for _ in range(rng.randint(1, 4)))
+        s = ""
+        for _ in range(rng.randint(1, 4)):
+            s += chr(rng.randint(0x1100, 0x1112)) + chr(rng.randint(0x1161, 0x1175))
+            if rng.random() < 0.6:
+                s += chr(rng.randint(0x11A7, 0x11C2))
+        return s
+    if k == 9:  # base + combining marks in random order
+        base = rng.choice(["a", "e", "o", "u", "A", "ε", "α", "ω", "и", "ſ", " ", "1", "ᄀ", "\u0b47", "\u0dd9"])
+        return base + "".join(rng.choice(marks) for _ in range(rng.randint(1, 4)))
+    if k == 10:
+        return "".join(random_code_point(rng) for _ in range(rng.randint(1, 5)))
+    if k == 11:
+        return rng.choice(SPECIALS)
+    if k == 12:
+        return "".join(rng.choice(PUNCT) for _ in range(rng.randint(1, 4)))
+    if k == 13:
+        return rng.choice(NUMERIC) if rng.random() < 0.5 else str(rng.randint(0, 10**rng.randint(1, 12)))
+    if k == 14:
+        return rng.choice(["\r\n", "\n\n", " \n", "\n ", "\t\t", "  \t", " \u00a0 "])
+    if k == 15:
+        return rng.choice(["Hello", " world", "The", " quick", "ſt", "ﬁ", "Ω", "Å", "K", "ℌ", "\u2126"])
+    return rng.choice(["ą", "ç", "ё", "ÿ", "ı", "İ", "ǰ", "ẛ̣", "\u0344", "\u0958", "\u2adc", "\U0001d15e"])
+
+
+def random_strings(rng, n, marks):
+    out = []
+    for _ in range(n):
+        out.append("".join(random_piece(rng, marks) for _ in range(rng.randint(1, 12))))
+    return out
+
+
+# ---- llama2.c, rendered independently from run.c's published algorithm --------------------------
+
+def l2c_load(path):
+    data = open(path, "rb").read()
+    off, pieces, scores = 4, [], []
+    while off < len(data):
+        score, n = struct.unpack_from("<fi", data, off)
+        off += 8
+        pieces.append(data[off:off + n])
+        scores.append(score)
+        off += n
+    return pieces, scores
+
+
+def l2c_encode(pieces, scores, text):
+    lookup = {}
+    for i, p in enumerate(pieces):
+        lookup.setdefault(p, i)
+    if not text:
+        return []
+    toks = [lookup[b" "]]
+    i = 0
+    while i < len(text):  # one UTF-8 code point (a lead byte and up to three continuations)
+        j = i + 1
+        while j < len(text) and (text[j] & 0xC0) == 0x80 and j - i < 4:
+            j += 1
+        cp = text[i:j]
+        toks.extend([lookup[cp]] if cp in lookup else [b + 3 for b in cp])
+        i = j
+    min_score = struct.unpack("<f", struct.pack("<f", -1e10))[0]
+    while True:
+        best_score, best_id, best_idx = min_score, -1, -1
+        for k in range(len(toks) - 1):
+            m = lookup.get(pieces[toks[k]] + pieces[toks[k + 1]])
+            if m is not None and scores[m] > best_score:
+                best_score, best_id, best_idx = scores[m], m, k
+        if best_idx < 0:
+            return toks
+        toks[best_idx:best_idx + 2] = [best_id]
+
+
+def l2c_decode(pieces, ids):
+    out, prev = b"", None
+    for t in ids:
+        before, prev = prev, t
+        if t in (1, 2):
+            continue
+        p = pieces[t]
+        if before == 1 and p[:1] == b" ":
+            p = p[1:]
+        m = re.fullmatch(rb"<0x([0-9A-Fa-f]{2})>", p)
+        if m:
+            p = bytes([int(m.group(1), 16)])
+        p = p.split(b"\0")[0]
+        if not p:
+            continue
+        if len(p) == 1 and not (0x20 <= p[0] <= 0x7E or p[0] in b" \t\n\v\f\r"):
+            continue
+        out += p
+    return out
+
+
+# ---- checks ------------------------------------------------------------------------------------
+
+def hf_gpt2(assets):
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    d = os.path.join(assets, "tokenizers", "gpt2")
+    vocab = json.load(open(os.path.join(d, "encoder.json"), encoding="utf-8"))
+    merges = []
+    for line in open(os.path.join(d, "vocab.bpe"), encoding="utf-8").read().split("\n"):
+        if line and not line.startswith("#version"):
+            a, b = line.split(" ")
+            merges.append((a, b))
+    tok = Tokenizer(models.BPE(vocab, merges))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.add_special_tokens(["<|endoftext|>"])
+    return tok
+
+
+def check_bpe(name, tool, path, hf, corpus_files, rng, marks, report, n_random):
+    t0 = time.time()
+    texts = [open(f, encoding="utf-8").read() for f in corpus_files]
+    # Whole files.
+    ans = tool.batch(path, {"encode_files": corpus_files})
+    ref = [e.ids for e in hf.encode_batch(texts, add_special_tokens=False)]
+    report.compare(f"{name} corpus files whole", [os.path.basename(f) for f in corpus_files], ans["encode_files"], ref)
+    # Line by line (first 2000 lines of each file, newline kept).
+    lines = []
+    for t in texts:
+        parts = t.split("\n")[:2000]
+        lines.extend(p + "\n" for p in parts)
+    strings = random_strings(rng, n_random, marks)
+    inputs = lines + strings
+    ans = tool.batch(path, {"encode": inputs})
+    ref_enc = hf.encode_batch(inputs, add_special_tokens=False)
+    ref = [e.ids for e in ref_enc]
+    report.compare(f"{name} corpus lines", lines, ans["encode"][:len(lines)], ref[:len(lines)])
+    report.compare(f"{name} random strings", strings, ans["encode"][len(lines):], ref[len(lines):])
+    # decode(encode(x)) and random id sequences.
+    vocab_size = ans_info(tool, path)["vocab_size"]
+    id_seqs = [r for r in ref[len(lines):]]
+    id_seqs += [[rng.randrange(vocab_size) for _ in range(rng.randint(1, 24))] for _ in range(3000)]
+    id_seqs += [[rng.choice(range(0, vocab_size)) if rng.random() < 0.3 else rng.randrange(188, 256)
+                 for _ in range(rng.randint(1, 8))] for _ in range(1000)]  # byte tokens: invalid UTF-8
+    ans = tool.batch(path, {"decode": id_seqs})
+    mine = [bytes.fromhex(h).decode("utf-8") if isinstance(h, str) else h for h in ans["decode"]]
+    ref = hf.decode_batch(id_seqs, skip_special_tokens=False)
+    report.compare(f"{name} decode", id_seqs, mine, ref)
+    print(f"     ({name}: {time.time() - t0:.1f} s)")
+
+
+def ans_info(tool, path):
+    return tool.batch(path, {})["info"]
+
+
+def check_nfc(tool, path, rng, marks, report):
+    from tokenizers import normalizers
+    nfc = normalizers.NFC()
+    # Every code point, as runs separated by U+0001 (a starter that composes with nothing).
+    cps = [chr(c) for c in range(0x110000) if not (0xD800 <= c <= 0xDFFF)]
+    chunks = ["\x01".join(cps[i:i + 4096]) for i in range(0, len(cps), 4096)]
+    # Random base + marks sequences, and Hangul jamo.
+    seqs = []
+    for _ in range(20000):
+        base = rng.choice(["a", "e", "A", "o", "ε", "α", "ᾳ", "ω", "u", "ᄀ", "가", "\u0b47", "\u0dd9", "\u1025",
+                           "\U00011099", "\U00011131", "\U00011347", "\U000114b9", "\U00011935", random_code_point(rng)])
+        seqs.append(base + "".join(rng.choice(marks + ["\u1161", "\u11a8", "\u0b3e", "\u0dca", "\u102e", "\U00011930"])
+                                   for _ in range(rng.randint(1, 5))))
+    inputs = chunks + seqs
+    ans = tool.batch(path, {"nfc": inputs})["nfc"]
+    ref = [nfc.normalize_str(s) for s in inputs]
+    # Narrow chunk differences down to code points.
+    mine_cp, ref_cp, in_cp = [], [], []
+    for i in range(len(chunks)):
+        a, b = ans[i].split("\x01"), ref[i].split("\x01")
+        if len(a) != len(b):
+            mine_cp.append(ans[i]); ref_cp.append(ref[i]); in_cp.append(chunks[i]); continue
+        src = chunks[i].split("\x01")
+        for j in range(len(b)):
+            mine_cp.append(a[j]); ref_cp.append(b[j]); in_cp.append(src[j])
+    report.compare("NFC of every code point", in_cp, mine_cp, ref_cp)
+    report.compare("NFC of mark sequences", seqs, ans[len(chunks):], ref[len(chunks):])
+
+
+def check_regex_classes(tool, path, rng, report):
+    """The character classes of the ByteLevel regex (\\p{L}, \\p{N}, \\s, other) as HF's regex
+    engine sees them, for all code points below U+3000 and a random sample of the others."""
+    from tokenizers import pre_tokenizers
+    pt = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    cps = list(range(0x3000)) + sorted(rng.sample(range(0x3000, 0x110000), 120000))
+    cps = [c for c in cps if not (0xD800 <= c <= 0xDFFF)]
+
+    def joined(prefix, suffix):
+        # Is prefix + c one regex match, for each c? (the pieces' character offsets tell)
+        s = "".join(prefix + chr(c) + suffix for c in cps)
+        spans = set(off for _, off in pt.pre_tokenize_str(s))
+        n = len(prefix) + 1 + len(suffix)
+        return [(k * n, k * n + len(prefix) + 1) in spans for k in range(len(cps))]
+
+    letter, number, other = joined("a", "1"), joined("1", "a"), joined("!", "a")
+    space = joined("\t", "\ta")  # \s+(?!\S) keeps "\t" + c when c is white space
+    ref = []
+    for k in range(len(cps)):
+        flags = (letter[k], number[k], other[k], space[k])
+        ref.append("?" if sum(flags) != 1 else "1" if flags[0] else "2" if flags[1] else "0" if flags[2] else "3")
+    mine = tool.batch(path, {"regex_class": cps})["regex_class"]
+    report.compare("regex classes (L/N/space/other)", [f"U+{c:04X}" for c in cps], list(mine), ref)
+
+
+def check_added_token_flags(tool, neox_path, rng, marks, report, n_random):
+    """Variants of NeoX's tokenizer.json: added tokens with each flag, add_prefix_space."""
+    from tokenizers import Tokenizer
+    base = json.load(open(neox_path, encoding="utf-8"))
+    tmp = TMP
+    specs = [
+        dict(content="<mask>", lstrip=True, rstrip=False, single_word=False, normalized=False, special=True),
+        dict(content="[R]", lstrip=False, rstrip=True, single_word=False, normalized=False, special=False),
+        dict(content="word", lstrip=False, rstrip=False, single_word=True, normalized=False, special=False),
+        dict(content="cafe\u0301", lstrip=False, rstrip=False, single_word=False, normalized=True, special=False),
+        dict(content="né", lstrip=True, rstrip=True, single_word=True, normalized=True, special=False),
+        dict(content="<|endoftext|>", lstrip=True, rstrip=True, single_word=False, normalized=False, special=True),
+        dict(content=" x ", lstrip=False, rstrip=False, single_word=False, normalized=False, special=False),
+    ]
+    variants = {}
+    j = json.loads(json.dumps(base))
+    next_id = max(t["id"] for t in j["added_tokens"]) + 1
+    for s in specs:
+        existing = [t for t in j["added_tokens"] if t["content"] == s["content"]]
+        if existing:
+            existing[0].update(s)
+        else:
+            j["added_tokens"].append(dict(id=next_id, **s))
+            next_id += 1
+    variants["flags"] = j
+    j2 = json.loads(json.dumps(base))
+    j2["pre_tokenizer"]["add_prefix_space"] = True
+    variants["add_prefix_space"] = j2
+    j3 = json.loads(json.dumps(base))
+    j3["decoder"] = None
+    variants["no_decoder"] = j3
+    j4 = json.loads(json.dumps(base))
+    j4["pre_tokenizer"]["use_regex"] = False
+    variants["no_regex"] = j4
+    j5 = json.loads(json.dumps(base))
+    j5["normalizer"] = {"type": "Sequence", "normalizers": [{"type": "NFC"}]}
+    j5["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [j5["pre_tokenizer"]]}
+    variants["sequences"] = j5
+    extra = ["<mask>", " <mask> ", "a  <mask>", "[R]  x", "[R]\n\n", "word", "words", " word ", "sword", "word1",
+             "é word_", "café", "cafe\u0301", "cafe\u0301s", " né ", "né", "ané", "\u00a0né\u3000", " x ", " x  x x ",
+             "<|endoftext|>", "  <|endoftext|>  x", "\t<|endoftext|>\n"]
+    for vname, vj in variants.items():
+        p = os.path.join(tmp, vname, "tokenizer.json")
+        os.makedirs(os.path.dirname(p))
+        with open(p, "w", encoding="utf-8") as f:
+            json.dump(vj, f, ensure_ascii=False)
+        hf = Tokenizer.from_file(p)
+        strings = [rng.choice(extra) + s + rng.choice(extra) + s[::-1] + rng.choice(extra)
+                   for s in random_strings(rng, n_random, marks)] + extra
+        ans = tool.batch(p, {"encode": strings})
+        ref = [e.ids for e in hf.encode_batch(strings, add_special_tokens=False)]
+        report.compare(f"NeoX variant '{vname}' encode", strings, ans["encode"], ref)
+        ids = ref[:500] + [[rng.randrange(hf.get_vocab_size()) for _ in range(rng.randint(1, 10))] for _ in range(500)]
+        ans = tool.batch(p, {"decode": ids})
+        mine = [bytes.fromhex(h).decode("utf-8") if isinstance(h, str) else h for h in ans["decode"]]
+        report.compare(f"NeoX variant '{vname}' decode", ids, mine, hf.decode_batch(ids, skip_special_tokens=False))
+
+
+def check_bpe_model_options(tool, assets, rng, marks, report, n_random):
+    """Small BPE models cut from GPT-2's, saved by HF: unk_token, fuse_unk, byte_fallback,
+    ignore_merges, and characters missing from the vocabulary."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    base = hf_gpt2(assets)
+    full = base.get_vocab(with_added_tokens=False)
+    byte_chars = sorted((t for t in full if full[t] < 256), key=lambda t: full[t])
+    missing = set(byte_chars[188:])  # the characters of bytes 0xC0..0xFF (and a few more)
+    vocab = {t: i for t, i in full.items() if i < 3000 and t not in missing}
+    vocab["<unk>"] = 3000
+    for b in range(0x80, 0x100):
+        if b % 7:  # leave some out: those characters fall back to <unk>
+            vocab[f"<0x{b:02X}>"] = 3001 + b - 0x80
+    merges = []
+    for line in open(os.path.join(assets, "tokenizers", "gpt2", "vocab.bpe"), encoding="utf-8").read().split("\n")[1:]:
+        if line:
+            a, b = line.split(" ")
+            if a in vocab and b in vocab and a + b in vocab:
+                merges.append((a, b))
+    tmp = os.path.join(TMP, "bpe_options")
+    os.makedirs(tmp)
+    options = {
+        "no_unk": dict(),
+        "unk": dict(unk_token="<unk>"),
+        "fuse_unk": dict(unk_token="<unk>", fuse_unk=True),
+        "byte_fallback": dict(unk_token="<unk>", byte_fallback=True),
+        "ignore_merges": dict(ignore_merges=True),
+    }
+    for name, kw in options.items():
+        m = merges[:1500] if name == "ignore_merges" else merges
+        tok = Tokenizer(models.BPE(dict(vocab), list(m), **kw))
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tok.decoder = decoders.ByteLevel()
+        p = os.path.join(tmp, name + ".json")
+        tok.save(p)
+        hf = Tokenizer.from_file(p)
+        strings = random_strings(rng, n_random, marks)
+        ans = tool.batch(p, {"encode": strings})
+        ref = [e.ids for e in hf.encode_batch(strings, add_special_tokens=False)]
+        report.compare(f"BPE option '{name}' encode", strings, ans["encode"], ref)
+
+
+def check_llama2c(tool, assets, rng, marks, report):
+    path = os.path.join(assets, "models", "stories260K", "tok512.bin")
+    pieces, scores = l2c_load(path)
+    golden = open(os.path.join(assets, "models", "stories260K", "golden_greedy_200.txt"), encoding="utf-8").read()
+    strings = ["", "a", " ", "Once upon a time", "Hello world", "Lily's mom said, \"Lily, let's go to the park.\"",
+               "  two  spaces ", "tab\there\n", "héllo wörld", "日本語", "🤗 emoji", "x" * 50, golden,
+               golden.split("\n")[0]]
+    strings += [s for s in random_strings(rng, 600, marks) if "\x00" not in s]
+    ans = tool.batch(path, {"encode": strings})
+    ref = [l2c_encode(pieces, scores, s.encode("utf-8")) for s in strings]
+    report.compare("llama2.c encode (vs Python rendering of run.c)", strings, ans["encode"], ref)
+    ids = [[1] + r for r in ref[:200]]
+    ids += [[rng.randrange(len(pieces)) for _ in range(rng.randint(1, 20))] for _ in range(1000)]
+    ids += [[1, rng.randrange(len(pieces))] for _ in range(500)]
+    ans = tool.batch(path, {"decode": ids})
+    mine = [bytes.fromhex(h) if isinstance(h, str) else h for h in ans["decode"]]
+    report.compare("llama2.c decode (vs Python rendering of run.c's printing)", ids, mine,
+                   [l2c_decode(pieces, x) for x in ids])
+    # The golden text that run.c printed: decode(BOS + encode(text)) gives it back.
+    g = tool.batch(path, {"encode": [golden.rstrip("\n")]})["encode"][0]
+    back = bytes.fromhex(tool.batch(path, {"decode": [[1] + g]})["decode"][0]).decode("utf-8")
+    report.compare("llama2.c golden text round trip", [golden[:40]], [back], [golden.rstrip("\n")])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tool", required=True, help="path of eidetic_tokenize_tool")
+    ap.add_argument("--seed", type=int, default=20240229)
+    ap.add_argument("--random", type=int, default=5000, help="random strings per tokenizer")
+    args = ap.parse_args()
+    assets = find_assets()
+    if not assets:
+        skip("assets folder not found: set EIDETIC_ASSETS or provide ../shared/assets")
+    try:
+        import tokenizers  # noqa: F401
+    except ImportError:
+        skip("the Python package `tokenizers` is not installed (scripts/setup.sh --test)")
+    from tokenizers import Tokenizer
+    print(f"tokenizers {tokenizers.__version__}, assets {assets}")
+    tool = Tool(args.tool)
+    rng = random.Random(args.seed)
+    marks = combining_marks()
+    report = Report()
+    t0 = time.time()
+    global TMP
+    tmpdir = tempfile.TemporaryDirectory(prefix="eidetic_tokenizers_oracle_")
+    TMP = tmpdir.name
+
+    corpora = os.path.join(assets, "corpora")
+    files = []
+    for root, _, names in os.walk(corpora):
+        files.extend(os.path.join(root, n) for n in names if n.endswith(".txt"))
+    files.sort()
+
+    gpt2_path = os.path.join(assets, "tokenizers", "gpt2", "encoder.json")
+    neox_path = os.path.join(assets, "tokenizers", "gpt-neox-20b", "tokenizer.json")
+    check_bpe("GPT-2", tool, gpt2_path, hf_gpt2(assets), files, rng, marks, report, args.random)
+    check_bpe("NeoX", tool, neox_path, Tokenizer.from_file(neox_path), files, rng, marks, report, args.random)
+    check_nfc(tool, neox_path, rng, marks, report)
+    check_regex_classes(tool, neox_path, rng, report)
+    check_added_token_flags(tool, neox_path, rng, marks, report, 1500)
+    check_bpe_model_options(tool, assets, rng, marks, report, 500)
+    check_llama2c(tool, assets, rng, marks, report)
+
+    print(f"{report.checks} comparisons, {report.failures} differences, {time.time() - t0:.1f} s")
+    tmpdir.cleanup()
+    sys.exit(1 if report.failures else 0)
+
+
+if __name__ == "__main__":
+    main()
