@@ -20,5 +20,6 @@ using Action = std::function<int(Io&)>;
 Action add_tokenize_command(CLI::App& app);
 Action add_generate_command(CLI::App& app);
 Action add_score_command(CLI::App& app);
+Action add_bench_command(CLI::App& app);
 
 }  // namespace eidetic::harness

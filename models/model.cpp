@@ -142,44 +142,17 @@ at::Tensor Model::forward(const at::Tensor& ids_in, const at::Tensor& mask_in, K
     cos = at::embedding(rope_cos_, positions).unsqueeze(1).to(dtype_);  // (B, 1, T, r)
     sin = at::embedding(rope_sin_, positions).unsqueeze(1).to(dtype_);
   }
-  const double scale = c.scale_attention ? 1.0 / std::sqrt(static_cast<double>(c.head_dim)) : 1.0;
-  const int64_t Hq = c.num_heads, Hkv = c.num_kv_heads, D = c.head_dim;
 
+  const at::Tensor attn_mask = allowed.unsqueeze(1);
+  const at::Tensor local_mask = local_allowed.defined() ? local_allowed.unsqueeze(1) : at::Tensor();
   for (int64_t li = 0; li < c.num_layers; ++li) {
-    const LayerWeights& l = weights_.layers[li];
-    const at::Tensor h = norm(x, l.norm1_weight, l.norm1_bias);
-    const at::Tensor qkv = at::linear(h, l.qkv_weight, l.qkv_bias);
-    at::Tensor q = qkv.slice(-1, 0, Hq * D).view({B, T, Hq, D}).transpose(1, 2);
-    at::Tensor k = qkv.slice(-1, Hq * D, (Hq + Hkv) * D).view({B, T, Hkv, D}).transpose(1, 2);
-    at::Tensor v = qkv.slice(-1, (Hq + Hkv) * D).view({B, T, Hkv, D}).transpose(1, 2);
-    if (c.positions == PositionKind::rotary) {
-      q = apply_rotary(q, cos, sin);
-      k = apply_rotary(k, cos, sin);
-    }
-    if (cache) {
+    const at::Tensor attn_out = attention_block(li, x, cos, sin, attn_mask, local_mask, [&](at::Tensor k, at::Tensor v) {
+      if (!cache) return std::make_pair(k, v);
       cache->keys[li].slice(2, offset, L).copy_(k);
       cache->values[li].slice(2, offset, L).copy_(v);
-      k = cache->keys[li].slice(2, 0, L);
-      v = cache->values[li].slice(2, 0, L);
-    }
-    const bool local = !c.local_layers.empty() && c.local_layers[li];
-    const at::Tensor attn_mask = (local ? local_allowed : allowed).unsqueeze(1);
-    at::Tensor attn;
-    if (c.attention_in_fp32) {
-      attn = at::scaled_dot_product_attention(q.to(at::kFloat), k.to(at::kFloat), v.to(at::kFloat),
-                                              attn_mask, 0.0, false, scale, Hq != Hkv)
-                 .to(dtype_);
-    } else {
-      attn = at::scaled_dot_product_attention(q, k, v, attn_mask, 0.0, false, scale, Hq != Hkv);
-    }
-    attn = attn.transpose(1, 2).reshape({B, T, Hq * D});
-    const at::Tensor attn_out = at::linear(attn, l.out_weight, l.out_bias);
-    if (c.parallel_residual) {
-      x = x + attn_out + mlp(l, norm(x, l.norm2_weight, l.norm2_bias));
-    } else {
-      x = x + attn_out;
-      x = x + mlp(l, norm(x, l.norm2_weight, l.norm2_bias));
-    }
+      return std::make_pair(cache->keys[li].slice(2, 0, L), cache->values[li].slice(2, 0, L));
+    });
+    x = residual_block(li, x, attn_out);
   }
   if (cache) {
     cache->length = L;
@@ -188,8 +161,98 @@ at::Tensor Model::forward(const at::Tensor& ids_in, const at::Tensor& mask_in, K
   return norm(x, weights_.final_norm_weight, weights_.final_norm_bias);
 }
 
+at::Tensor Model::attention_block(
+    int64_t li, const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& attn_mask,
+    const at::Tensor& local_mask,
+    const std::function<std::pair<at::Tensor, at::Tensor>(at::Tensor, at::Tensor)>& store) const {
+  const ModelConfig& c = config_;
+  const LayerWeights& l = weights_.layers[li];
+  const int64_t B = x.size(0), T = x.size(1);
+  const int64_t Hq = c.num_heads, Hkv = c.num_kv_heads, D = c.head_dim;
+  const double scale = c.scale_attention ? 1.0 / std::sqrt(static_cast<double>(D)) : 1.0;
+  const at::Tensor h = norm(x, l.norm1_weight, l.norm1_bias);
+  const at::Tensor qkv = at::linear(h, l.qkv_weight, l.qkv_bias);
+  at::Tensor q = qkv.slice(-1, 0, Hq * D).view({B, T, Hq, D}).transpose(1, 2);
+  at::Tensor k = qkv.slice(-1, Hq * D, (Hq + Hkv) * D).view({B, T, Hkv, D}).transpose(1, 2);
+  at::Tensor v = qkv.slice(-1, (Hq + Hkv) * D).view({B, T, Hkv, D}).transpose(1, 2);
+  if (c.positions == PositionKind::rotary) {
+    q = apply_rotary(q, cos, sin);
+    k = apply_rotary(k, cos, sin);
+  }
+  std::tie(k, v) = store(k, v);
+  const bool local = !c.local_layers.empty() && c.local_layers[li];
+  const at::Tensor& mask = local ? local_mask : attn_mask;
+  at::Tensor attn;
+  if (c.attention_in_fp32) {
+    attn = at::scaled_dot_product_attention(q.to(at::kFloat), k.to(at::kFloat), v.to(at::kFloat), mask, 0.0, false,
+                                            scale, Hq != Hkv)
+               .to(dtype_);
+  } else {
+    attn = at::scaled_dot_product_attention(q, k, v, mask, 0.0, false, scale, Hq != Hkv);
+  }
+  attn = attn.transpose(1, 2).reshape({B, T, Hq * D});
+  return at::linear(attn, l.out_weight, l.out_bias);
+}
+
+at::Tensor Model::residual_block(int64_t li, const at::Tensor& x, const at::Tensor& attn_out) const {
+  const LayerWeights& l = weights_.layers[li];
+  if (config_.parallel_residual) return x + attn_out + mlp(l, norm(x, l.norm2_weight, l.norm2_bias));
+  const at::Tensor y = x + attn_out;
+  return y + mlp(l, norm(y, l.norm2_weight, l.norm2_bias));
+}
+
+at::Tensor Model::decode_step(const at::Tensor& ids, const at::Tensor& slot, KVCache& cache) const {
+  const ModelConfig& c = config_;
+  const int64_t C = cache.capacity;
+  const at::Tensor positions = cache.next_position;  // (B)
+  at::Tensor x = at::embedding(weights_.embed, ids).unsqueeze(1);  // (B, 1, H)
+  if (c.positions == PositionKind::learned)
+    x = x + at::embedding(weights_.position_embed, positions.clamp_max(c.max_positions - 1)).unsqueeze(1);
+  at::Tensor cos, sin;
+  if (c.positions == PositionKind::rotary) {
+    const at::Tensor p = positions.clamp_max(c.max_positions - 1);
+    cos = at::embedding(rope_cos_, p).unsqueeze(1).unsqueeze(1).to(dtype_);  // (B, 1, 1, r)
+    sin = at::embedding(rope_sin_, p).unsqueeze(1).unsqueeze(1).to(dtype_);
+  }
+  cache.key_valid.index_fill_(1, slot, true);
+  const at::Tensor k_slot = at::arange(C, slot.options());                    // (C)
+  const at::Tensor visible = cache.key_valid & (k_slot <= slot).unsqueeze(0);  // (B, C)
+  const at::Tensor attn_mask = visible.view({-1, 1, 1, C});
+  at::Tensor local_mask;
+  if (!c.local_layers.empty())
+    local_mask = (visible & ((slot - k_slot) < c.window_size).unsqueeze(0)).view({-1, 1, 1, C});
+  for (int64_t li = 0; li < c.num_layers; ++li) {
+    const at::Tensor attn_out = attention_block(li, x, cos, sin, attn_mask, local_mask, [&](at::Tensor k, at::Tensor v) {
+      cache.keys[li].index_copy_(2, slot, k);
+      cache.values[li].index_copy_(2, slot, v);
+      return std::make_pair(cache.keys[li], cache.values[li]);
+    });
+    x = residual_block(li, x, attn_out);
+  }
+  cache.next_position.add_(1);
+  return norm(x, weights_.final_norm_weight, weights_.final_norm_bias).squeeze(1);
+}
+
 at::Tensor Model::logits(const at::Tensor& hidden) const {
   return at::linear(hidden, weights_.lm_head).to(at::kFloat);
+}
+
+at::Tensor Model::logits_native(const at::Tensor& hidden) const { return at::linear(hidden, weights_.lm_head); }
+
+int64_t Model::weight_bytes() const {
+  int64_t n = weights_.embed.numel() + weights_.final_norm_weight.numel();
+  auto add = [&](const at::Tensor& t) {
+    if (t.defined()) n += t.numel();
+  };
+  add(weights_.position_embed);
+  add(weights_.final_norm_bias);
+  if (!weights_.lm_head.is_same(weights_.embed)) add(weights_.lm_head);
+  for (const auto& l : weights_.layers)
+    for (const at::Tensor* t : {&l.norm1_weight, &l.norm1_bias, &l.norm2_weight, &l.norm2_bias, &l.qkv_weight,
+                                &l.qkv_bias, &l.out_weight, &l.out_bias, &l.up_weight, &l.up_bias, &l.down_weight,
+                                &l.down_bias})
+      add(*t);
+  return n * static_cast<int64_t>(c10::elementSize(dtype_));
 }
 
 // ---- loading --------------------------------------------------------------------------------

@@ -16,6 +16,7 @@
 #include <c10/core/ScalarType.h>
 
 #include <filesystem>
+#include <functional>
 #include <vector>
 
 #include "models/config.h"
@@ -65,11 +66,27 @@ class Model {
   // holds (prefill, then one token at a time for decode); without, it is a full forward.
   at::Tensor forward(const at::Tensor& ids, const at::Tensor& mask, KVCache* cache) const;
 
+  // One decoding step for every row, written for CUDA graph capture: no host synchronization,
+  // no allocation that depends on data, static shapes. ids (B) int64 on the model's device are
+  // appended at cache slot `slot` (a one-element int64 device tensor); attention covers the
+  // whole cache capacity under a mask. Advances cache.next_position (not `slot`, not
+  // cache.length: the caller owns those). Returns hidden states (B, H).
+  at::Tensor decode_step(const at::Tensor& ids, const at::Tensor& slot, KVCache& cache) const;
+
   // Logits (..., V) in float32 for hidden states (..., H).
   at::Tensor logits(const at::Tensor& hidden) const;
+  // Logits (..., V) in the model's dtype (what the fused kernels read).
+  at::Tensor logits_native(const at::Tensor& hidden) const;
+
+  // Bytes of the weights as loaded (for the roofline).
+  int64_t weight_bytes() const;
 
  private:
   at::Tensor norm(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) const;
+  at::Tensor attention_block(int64_t layer, const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
+                             const at::Tensor& attn_mask, const at::Tensor& local_mask,
+                             const std::function<std::pair<at::Tensor, at::Tensor>(at::Tensor, at::Tensor)>& store) const;
+  at::Tensor residual_block(int64_t layer, const at::Tensor& x, const at::Tensor& attn_out) const;
   at::Tensor mlp(const LayerWeights& l, const at::Tensor& x) const;
 
   ModelConfig config_;

@@ -14,6 +14,7 @@
 #include "models/generate.h"
 #include "models/model.h"
 #include "models/safetensors.h"
+#include "model_util.h"
 #include "test_util.h"
 
 namespace eidetic {
@@ -21,49 +22,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using models::ModelConfig;
-
-ModelConfig tiny_llama() {
-  ModelConfig c;
-  c.family = models::Family::llama;
-  c.vocab_size = 97;
-  c.hidden_size = 32;
-  c.num_layers = 2;
-  c.num_heads = 4;
-  c.num_kv_heads = 2;
-  c.head_dim = 8;
-  c.intermediate_size = 48;
-  c.max_positions = 64;
-  c.norm = models::Norm::rms_norm;
-  c.activation = models::Activation::silu;
-  c.gated_mlp = true;
-  c.qkv_bias = c.out_bias = c.mlp_bias = false;
-  c.positions = models::PositionKind::rotary;
-  c.rotary_dim = 8;
-  return c;
-}
-
-std::map<std::string, at::Tensor> llama_tensors(const ModelConfig& c, uint64_t seed) {
-  at::manual_seed(seed);
-  const int64_t H = c.hidden_size, I = c.intermediate_size, V = c.vocab_size;
-  const int64_t Q = c.num_heads * c.head_dim, KV = c.num_kv_heads * c.head_dim;
-  std::map<std::string, at::Tensor> t;
-  t["model.embed_tokens.weight"] = at::randn({V, H});
-  for (int64_t i = 0; i < c.num_layers; ++i) {
-    const std::string p = "model.layers." + std::to_string(i) + ".";
-    t[p + "input_layernorm.weight"] = 1 + 0.1 * at::randn({H});
-    t[p + "self_attn.q_proj.weight"] = at::randn({Q, H}) * 0.3;
-    t[p + "self_attn.k_proj.weight"] = at::randn({KV, H}) * 0.3;
-    t[p + "self_attn.v_proj.weight"] = at::randn({KV, H}) * 0.3;
-    t[p + "self_attn.o_proj.weight"] = at::randn({H, Q}) * 0.3;
-    t[p + "post_attention_layernorm.weight"] = 1 + 0.1 * at::randn({H});
-    t[p + "mlp.gate_proj.weight"] = at::randn({I, H}) * 0.3;
-    t[p + "mlp.up_proj.weight"] = at::randn({I, H}) * 0.3;
-    t[p + "mlp.down_proj.weight"] = at::randn({H, I}) * 0.3;
-  }
-  t["model.norm.weight"] = at::ones({H});
-  t["lm_head.weight"] = at::randn({V, H});
-  return t;
-}
+using testing::llama_tensors;
+using testing::tiny_llama;
 
 class TempDir {
  public:

@@ -2,8 +2,9 @@
 # bench/gpu/run.sh: the one prepared script for a lent GPU machine (H100/H200).
 #
 # Builds Eidetic against the machine's torch (/opt/torch/.venv), runs the `gpu` tests (then the
-# `cpu` ones, which are quick), and the kernel benchmarks, writing every log under $OUT. It
-# prints a short summary last. Designed to finish in well under 8 minutes on 16 cores.
+# `cpu` ones, which are quick), the kernel benchmarks, and the engine benchmark beside Hugging
+# Face generate on the same card, writing every log under $OUT. It prints a short summary and
+# the comparison table last. Designed to finish in under 8 minutes on 16 cores.
 # Usage on the device: bash bench/gpu/run.sh
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -45,9 +46,23 @@ echo "== kernel benchmarks" >&2
   >"$OUT/kernels_bench.txt" 2>&1
 bench_rc=$?
 
+echo "== engine benchmark (Eidetic, then Hugging Face, same card)" >&2
+MODELS="${BENCH_MODELS:-gpt2-124m,pythia-160m,pythia-410m,pythia-1.4b}"
+model_args=()
+for m in ${MODELS//,/ }; do model_args+=(--model "$m"); done
+timeout 240 "$BUILD_DIR/eidetic" bench --device cuda "${model_args[@]}" --batch-sizes 1024 --shapes 32+32,50+50 \
+  --dtype bf16 --score --repeats 3 --json "$OUT/eidetic_bench.jsonl" >"$OUT/eidetic_bench.txt" 2>&1
+engine_rc=$?
+timeout 240 "$PY" "$ROOT/bench/hf_generate.py" --models "$MODELS" --batch 1024 --shapes 32+32,50+50 --dtype bf16 \
+  --score --repeats 3 --json "$OUT/hf_bench.jsonl" >"$OUT/hf_bench.txt" 2>&1
+hf_rc=$?
+"$PY" "$ROOT/bench/compare.py" "$OUT/eidetic_bench.jsonl" "$OUT/hf_bench.jsonl" >"$OUT/compare.md" 2>&1
+
 echo
 echo "== summary ($(($(date +%s) - start)) s)"
 grep -E "tests passed|tests failed" "$OUT/tests-gpu.log" | sed 's/^/gpu: /'
 grep -E "tests passed|tests failed" "$OUT/tests-cpu.log" | sed 's/^/cpu: /'
 grep -E "^(argmax|match)_cuda" "$OUT/kernels_bench.txt"
-exit $((gpu_rc || cpu_rc || bench_rc))
+echo "engine rc $engine_rc, hf rc $hf_rc"
+cat "$OUT/compare.md"
+exit $((gpu_rc || cpu_rc || bench_rc || engine_rc))
