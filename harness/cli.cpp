@@ -32,7 +32,7 @@ int run_cli(int argc, char** argv, std::istream& in, std::ostream& out, std::ost
   // The subcommands, in the order --help lists them.
   const std::vector<std::pair<CLI::App*, Action>> commands = [&] {
     std::vector<std::pair<CLI::App*, Action>> list;
-    for (auto add : {add_tokenize_command, add_generate_command, add_score_command, add_bench_command}) {
+    for (auto add : {add_quickstart_command, add_run_command, add_config_command, add_tokenize_command, add_generate_command, add_score_command, add_bench_command, add_report_command, add_challenge_command, add_corpus_command}) {
       Action action = add(app);
       list.emplace_back(app.get_subcommands([](CLI::App*) { return true; }).back(), std::move(action));
     }

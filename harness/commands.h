@@ -21,5 +21,11 @@ Action add_tokenize_command(CLI::App& app);
 Action add_generate_command(CLI::App& app);
 Action add_score_command(CLI::App& app);
 Action add_bench_command(CLI::App& app);
+Action add_run_command(CLI::App& app);
+Action add_quickstart_command(CLI::App& app);
+Action add_config_command(CLI::App& app);
+Action add_report_command(CLI::App& app);
+Action add_challenge_command(CLI::App& app);
+Action add_corpus_command(CLI::App& app);
 
 }  // namespace eidetic::harness

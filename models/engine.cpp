@@ -131,6 +131,9 @@ std::vector<Generated> Engine::generate(const std::vector<std::vector<int64_t>>&
   const int64_t results_per_prompt = spec.mode == DecodeSpec::Mode::beam ? 1 : width;
   std::vector<Generated> out(prompts.size() * static_cast<size_t>(results_per_prompt));
   if (prompts.empty()) return out;
+  if (!spec.prompt_ids.empty() && spec.prompt_ids.size() != prompts.size())
+    throw Error("generate: prompt_ids has " + std::to_string(spec.prompt_ids.size()) + " entries for " +
+                std::to_string(prompts.size()) + " prompts");
   int64_t longest = 0;
   for (size_t i = 0; i < prompts.size(); ++i) {
     if (prompts[i].empty()) throw Error("generate: prompt " + std::to_string(i) + " is empty");
@@ -197,8 +200,10 @@ void Engine::run_batch(const std::vector<std::vector<int64_t>>& prompts, const s
     stats_.prompt_tokens += static_cast<int64_t>(p.size());
   }
   std::vector<int64_t> stream_ids(static_cast<size_t>(b.rows));
-  for (int64_t i = 0; i < b.padded_prompts; ++i)
-    for (int64_t s = 0; s < b.width; ++s) stream_ids[i * b.width + s] = order[i] * b.width + s;
+  for (int64_t i = 0; i < b.padded_prompts; ++i) {
+    const int64_t id = spec.prompt_ids.empty() ? order[i] : spec.prompt_ids[static_cast<size_t>(order[i])];
+    for (int64_t s = 0; s < b.width; ++s) stream_ids[i * b.width + s] = id * b.width + s;
+  }
   b.streams = at::tensor(stream_ids, at::kLong).to(device);
 
   auto t0 = Clock::now();

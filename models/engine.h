@@ -34,6 +34,10 @@ struct DecodeSpec {
   int64_t num_samples = 1;         // sequences per prompt (Mode::sample)
   int64_t beam_width = 1;          // Mode::beam: the best beam is returned
   std::optional<int64_t> stop_token;  // a sequence ends at this token (excluded)
+  // Global ids of the prompts, naming their random streams (stream = id x width + sample).
+  // Empty: a prompt's index in the call. Attacks that generate in batches pass item ids, so
+  // that a prompt's samples do not depend on which batch it landed in.
+  std::vector<int64_t> prompt_ids;
 };
 
 struct EngineOptions {

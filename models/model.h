@@ -17,6 +17,8 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "models/config.h"
@@ -80,6 +82,21 @@ class Model {
 
   // Bytes of the weights as loaded (for the roofline).
   int64_t weight_bytes() const;
+
+  // Every weight tensor (defined ones; a tied head only once, as the embedding) in a fixed
+  // order: embeddings, then per layer norm1, qkv, out, norm2, up, down (weight before bias),
+  // then the final norm and the head. The tensors are the model's own, so an optimizer can
+  // update them in place, and with requires_grad set, forward() records autograd
+  // (models/export.cpp).
+  std::vector<at::Tensor> parameters() const;
+
+  // The weights under Hugging Face names and in its layout for the config's family, the inverse
+  // of build_model: GPT-2's Conv1D matrices transposed back, NeoX's per-head [q, k, v] rows
+  // re-interleaved, Llama's and GPT-Neo's q/k/v (grouped-query aware) and gate/up split. The
+  // head is omitted when tied. Tensors are detached and may share memory with the weights
+  // (clone before modifying). build_model(config(), hf_state_dict()) rebuilds this model
+  // exactly (models/export.cpp).
+  std::map<std::string, at::Tensor> hf_state_dict() const;
 
  private:
   at::Tensor norm(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) const;

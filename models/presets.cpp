@@ -29,13 +29,15 @@ ModelConfig neox(int64_t layers, int64_t hidden, int64_t heads) {
 
 }  // namespace
 
-std::vector<std::string> preset_names() { return {"gpt2-124m", "pythia-160m", "pythia-410m", "pythia-1.4b", "test-tiny"}; }
+std::vector<std::string> preset_names() {
+  return {"gpt2-124m", "pythia-160m", "pythia-410m", "pythia-1.4b", "gpt2-tiny", "test-tiny"};
+}
 
 ModelConfig preset_config(const std::string& name) {
   if (name == "pythia-160m") return neox(12, 768, 12);
   if (name == "pythia-410m") return neox(24, 1024, 16);
   if (name == "pythia-1.4b") return neox(24, 2048, 16);
-  if (name == "gpt2-124m" || name == "test-tiny") {
+  if (name == "gpt2-124m" || name == "gpt2-tiny" || name == "test-tiny") {
     ModelConfig c;
     c.family = Family::gpt2;
     c.vocab_size = 50257;
@@ -48,6 +50,13 @@ ModelConfig preset_config(const std::string& name) {
     c.activation = Activation::gelu_tanh;
     c.tied_embeddings = true;
     c.bos_token_id = c.eos_token_id = 50256;
+    if (name == "gpt2-tiny") {  // GPT-2's vocabulary and positions, a tiny body: pipelines on a CPU
+      c.hidden_size = 64;
+      c.num_layers = 2;
+      c.num_heads = c.num_kv_heads = 4;
+      c.head_dim = 16;
+      c.intermediate_size = 256;
+    }
     if (name == "test-tiny") {
       c.vocab_size = 512;
       c.hidden_size = 64;

@@ -1,6 +1,7 @@
 // models/presets.h: named architectures with random weights, for benchmarks.
 //
-// gpt2-124m, pythia-160m, pythia-410m, pythia-1.4b (and a tiny `test-tiny` for CPU smoke runs)
+// gpt2-124m, pythia-160m, pythia-410m, pythia-1.4b (and `gpt2-tiny`, GPT-2's vocabulary with a tiny
+// body, and `test-tiny`, for CPU smoke runs)
 // with the real shapes of the published models and weights drawn from N(0, 0.02) directly on
 // the device, so that throughput can be measured without downloading checkpoints.
 #pragma once

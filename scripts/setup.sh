@@ -24,6 +24,7 @@ DEBIAN_PACKAGES=(
   build-essential cmake ninja-build ccache git pkg-config
   libfmt-dev libspdlog-dev nlohmann-json3-dev libcli11-dev libyaml-cpp-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  fortunes-min
 )
 
 missing=()
@@ -69,6 +70,18 @@ if [[ ! -x "$VENV/bin/python" ]]; then
 fi
 install_requirements "$ROOT/scripts/requirements.txt"
 if ((WITH_TEST)); then
+  # Headless Chromium renders report.html in tests/report_html_test.py.
+  if ! command -v chromium >/dev/null; then
+    say "installing chromium (for the report rendering test)"
+    SUDO=""
+    if [[ $(id -u) -ne 0 ]]; then
+      command -v sudo >/dev/null || { say "need root (or sudo) to install: chromium"; exit 1; }
+      SUDO="sudo"
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  fi
   install_requirements "$ROOT/scripts/requirements-test.txt"
 fi
 

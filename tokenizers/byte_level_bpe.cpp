@@ -130,6 +130,8 @@ struct Split {
 };
 
 class ByteLevelBpe final : public Tokenizer {
+  friend std::vector<std::string> eidetic::tok::byte_level_pretokenize(std::string_view text);
+
  public:
   explicit ByteLevelBpe(BpeSpec spec) : spec_(std::move(spec)) { build(); }
 
@@ -739,6 +741,39 @@ BpeSpec read_vocab_and_merges(const std::filesystem::path& vocab_path,
 
 std::unique_ptr<Tokenizer> make_byte_level_bpe(BpeSpec spec) {
   return std::make_unique<ByteLevelBpe>(std::move(spec));
+}
+
+std::vector<std::string> byte_level_pretokenize(std::string_view text) {
+  unicode::validate_utf8(text);
+  const std::string s(text);
+  std::vector<char32_t> cps;
+  std::vector<RegexClass> cls;
+  std::vector<std::uint32_t> off;
+  for (std::size_t pos = 0; pos < s.size();) {
+    off.push_back(static_cast<std::uint32_t>(pos));
+    const char32_t cp = unicode::next_code_point(s, pos);
+    cps.push_back(cp);
+    cls.push_back(unicode::regex_class(cp));
+  }
+  const std::size_t n = cps.size();
+  off.push_back(static_cast<std::uint32_t>(s.size()));
+  auto run_end = [&](std::size_t i, RegexClass c) {
+    while (i < n && cls[i] == c) ++i;
+    return i;
+  };
+  std::vector<std::string> pieces;
+  for (std::size_t i = 0; i < n;) {
+    const std::size_t j = ByteLevelBpe::match_at(cps, cls, i, run_end);
+    pieces.push_back(to_byte_level(std::string_view(s).substr(off[i], off[j] - off[i])));
+    i = j;
+  }
+  return pieces;
+}
+
+std::string byte_level_symbol(unsigned char b) {
+  std::string out;
+  unicode::append_utf8(out, byte_to_char()[b]);
+  return out;
 }
 
 }  // namespace eidetic::tok

@@ -51,4 +51,10 @@ BpeSpec read_vocab_and_merges(const std::filesystem::path& vocab_path,
 
 std::unique_ptr<Tokenizer> make_byte_level_bpe(BpeSpec spec);
 
+// The ByteLevel pre-tokenizer alone (GPT-2's regex, no prefix space): the pieces of valid
+// UTF-8 text, each mapped to byte-level characters, as BPE sees them. Used to train merges.
+std::vector<std::string> byte_level_pretokenize(std::string_view text);
+// The byte-level character (as UTF-8) that stands for byte b.
+std::string byte_level_symbol(unsigned char b);
+
 }  // namespace eidetic::tok

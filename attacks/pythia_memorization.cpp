@@ -1,0 +1,145 @@
+// attacks/pythia_memorization.cpp: the memorization score of Biderman et al. 2023 ("Emergent
+// and Predictable Memorization in Large Language Models"), as computed for the Pythia suite.
+//
+// For each training sequence (a row of a Megatron dataset, Pythia's pre-shuffled Pile), tokens
+// 0..31 are the prompt and the model decodes greedily to 64 tokens; the score is the fraction
+// of positions 32..63 where the generated token equals the training token (position by
+// position, not a prefix match), and a sequence is memorized when its score is 1. Per-row
+// scores go to results.jsonl; the summary gives the memorized fraction with a bootstrap
+// interval, the mean score and the distribution of scores.
+#include <chrono>
+
+#include "attacks/attack.h"
+#include "attacks/engine_calls.h"
+#include "attacks/summary.h"
+#include "common/error.h"
+#include "corpus/megatron.h"
+#include "metrics/stats.h"
+
+namespace eidetic::attacks {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+class PythiaMemorization : public Attack {
+ public:
+  explicit PythiaMemorization(Context& ctx) : ctx_(ctx) {
+    const json& p = ctx.config.at("attack");
+    const std::string path = p.at("dataset");
+    context_ = p.at("context").get<int64_t>();
+    continuation_ = p.at("continuation").get<int64_t>();
+    if (context_ < 1 || continuation_ < 1) throw Error("attack: context and continuation must be at least 1");
+    const auto t0 = Clock::now();
+    data_ = std::make_unique<corpus::MegatronDataset>(path);
+    start_ = p.at("start_row").get<int64_t>();
+    const int64_t rows = p.at("rows").get<int64_t>();
+    if (start_ < 0 || start_ >= data_->size())
+      throw Error(path + ": start_row " + std::to_string(start_) + " is past its " + std::to_string(data_->size()) + " rows");
+    count_ = rows > 0 ? std::min(rows, data_->size() - start_) : data_->size() - start_;
+    vocab_ = ctx.config.at("_vocab_size").get<int64_t>();
+    path_ = path;
+    ctx.profile->add("tokenize", std::chrono::duration<double>(Clock::now() - t0).count());
+    batch_ = attacks::batch_items(ctx, context_ + continuation_);
+  }
+
+  int64_t item_count() const override { return count_; }
+  int64_t batch_items() const override { return batch_; }
+
+  std::vector<json> run_batch(const std::vector<int64_t>& ids) override {
+    std::vector<std::vector<int64_t>> prompts, truths;
+    std::vector<int64_t> kept;
+    std::vector<json> records;
+    for (int64_t id : ids) {
+      const int64_t row = start_ + id;
+      if (data_->length(row) < context_ + continuation_) {
+        records.push_back({{"id", id}, {"row", row}, {"skipped", "shorter than context + continuation"}});
+        continue;
+      }
+      auto tokens = data_->sequence(row, 0, context_ + continuation_);
+      for (int64_t t : tokens)
+        if (t < 0 || t >= vocab_)
+          throw Error(path_ + " row " + std::to_string(row) + ": token id " + std::to_string(t) +
+                      " is outside the model's vocabulary of " + std::to_string(vocab_));
+      prompts.emplace_back(tokens.begin(), tokens.begin() + context_);
+      truths.emplace_back(tokens.begin() + context_, tokens.end());
+      kept.push_back(id);
+    }
+    if (prompts.empty()) return records;
+    models::DecodeSpec spec;
+    spec.max_new_tokens = continuation_;
+    const auto generated = attacks::generate(ctx_, prompts, spec);
+    const auto t0 = Clock::now();
+    for (size_t i = 0; i < kept.size(); ++i) {
+      const auto& g = generated[i].tokens;
+      int64_t same = 0;
+      for (int64_t j = 0; j < continuation_ && j < static_cast<int64_t>(g.size()); ++j) same += g[j] == truths[i][j];
+      const double score = static_cast<double>(same) / static_cast<double>(continuation_);
+      records.push_back({{"id", kept[i]}, {"row", start_ + kept[i]}, {"score", score}, {"memorized", same == continuation_}});
+    }
+    ctx_.profile->add("match", std::chrono::duration<double>(Clock::now() - t0).count());
+    return records;
+  }
+
+  json summarize(const std::vector<json>& records) const override {
+    std::vector<double> memorized, scores;
+    std::vector<int64_t> histogram(static_cast<size_t>(continuation_) + 1, 0);
+    for (const auto& r : records) {
+      if (!r.contains("score")) continue;
+      const double s = r.at("score").get<double>();
+      scores.push_back(s);
+      memorized.push_back(r.at("memorized").get<bool>() ? 1.0 : 0.0);
+      ++histogram[static_cast<size_t>(std::llround(s * static_cast<double>(continuation_)))];
+    }
+    json points = json::array();
+    for (size_t k = 0; k < histogram.size(); ++k)
+      points.push_back({static_cast<double>(k) / static_cast<double>(continuation_), histogram[k]});
+    json out = {{"run", {{"items", scores.size()}}}, {"tables", json::array()}};
+    out["metrics"] = {
+        metric_json("memorized_fraction", metrics::bootstrap_mean(memorized, 1000, 0.95, ctx_.seed),
+                    "fraction of sequences with memorization score 1 (all continuation tokens reproduced)"),
+        metric_json("mean_memorization_score", metrics::bootstrap_mean(scores, 1000, 0.95, ctx_.seed + 1),
+                    "mean fraction of continuation positions reproduced")};
+    out["plots"] = {{{"id", "score_distribution"},
+                     {"title", "Distribution of memorization scores"},
+                     {"kind", "bar"},
+                     {"x_label", "memorization score"},
+                     {"y_label", "sequences"},
+                     {"series", {{{"name", "sequences"}, {"points", points}}}}}};
+    return out;
+  }
+
+ private:
+  Context& ctx_;
+  std::unique_ptr<corpus::MegatronDataset> data_;
+  std::string path_;
+  int64_t context_ = 32, continuation_ = 32, start_ = 0, count_ = 0, vocab_ = 0, batch_ = 1;
+};
+
+Field int_field(std::string name, std::string def, std::string help) {
+  Field f;
+  f.name = std::move(name);
+  f.type = Field::Type::integer;
+  f.default_yaml = std::move(def);
+  f.help = std::move(help);
+  return f;
+}
+
+}  // namespace
+
+AttackInfo pythia_memorization_info() {
+  AttackInfo a;
+  a.name = "pythia-memorization";
+  a.summary = "memorization score over rows of a Megatron dataset: 32-token prompt, greedy to 64, fraction of tokens "
+              "32..63 reproduced (Biderman et al. 2023)";
+  Field dataset;
+  dataset.name = "dataset";
+  dataset.required = true;
+  dataset.help = "PREFIX of the Megatron .bin/.idx pair";
+  a.params = {dataset, int_field("start_row", "0", "first row"), int_field("rows", "1000", "rows to score (0: to the end)"),
+              int_field("context", "32", "prompt tokens"), int_field("continuation", "32", "tokens to reproduce")};
+  a.make = [](Context& ctx) { return std::make_unique<PythiaMemorization>(ctx); };
+  return a;
+}
+
+}  // namespace eidetic::attacks

@@ -1,0 +1,20 @@
+// attacks/sequences.h: sets of token sequences named in a config: a 2-D .npy (one row each),
+// or text/JSONL files and folders tokenized with the target's tokenizer.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace eidetic::tok {
+class Tokenizer;
+}
+
+namespace eidetic::attacks {
+
+// `files` is a JSON list of paths. Sequences are truncated to `max_tokens` (text only); ids are
+// checked against `vocab`; `what` names the config key in errors.
+std::vector<std::vector<int64_t>> load_sequences(const nlohmann::json& files, const tok::Tokenizer* tokenizer,
+                                                 int64_t vocab, int64_t max_tokens, const std::string& what);
+
+}  // namespace eidetic::attacks

@@ -1,0 +1,381 @@
+// harness/config.cpp: YAML loading with locations, `base:` inheritance, --set, schema checks.
+#include "harness/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+#include "common/error.h"
+
+namespace eidetic::harness {
+namespace {
+
+[[noreturn]] void fail(const Location& where, const std::string& what) { throw Error(where.str() + ": " + what); }
+
+ConfigValue from_yaml(const YAML::Node& node, const std::string& file) {
+  ConfigValue v;
+  const YAML::Mark m = node.Mark();
+  v.location = {file, m.line >= 0 ? m.line + 1 : 0, m.column >= 0 ? m.column + 1 : 0};
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      v.kind = ConfigValue::Kind::null;
+      break;
+    case YAML::NodeType::Scalar:
+      v.kind = ConfigValue::Kind::scalar;
+      v.scalar = node.Scalar();
+      v.quoted = node.Tag() == "!";
+      break;
+    case YAML::NodeType::Sequence:
+      v.kind = ConfigValue::Kind::sequence;
+      for (const auto& item : node) v.items.push_back(from_yaml(item, file));
+      break;
+    case YAML::NodeType::Map:
+      v.kind = ConfigValue::Kind::map;
+      for (const auto& kv : node) {
+        const YAML::Mark km = kv.first.Mark();
+        const Location kl{file, km.line + 1, km.column + 1};
+        if (kv.first.Type() != YAML::NodeType::Scalar) fail(kl, "keys must be plain names");
+        const std::string key = kv.first.Scalar();
+        if (v.find(key)) fail(kl, "key '" + key + "' appears twice");
+        v.entries.emplace_back(key, from_yaml(kv.second, file));
+        v.key_locations.push_back(kl);
+      }
+      break;
+  }
+  return v;
+}
+
+ConfigValue parse_text(const std::string& text, const std::string& file) {
+  try {
+    return from_yaml(YAML::Load(text), file);
+  } catch (const YAML::ParserException& e) {
+    fail({file, e.mark.line + 1, e.mark.column + 1}, "YAML syntax error: " + e.msg);
+  }
+}
+
+// child's entries override base's; maps merge recursively.
+ConfigValue merge(ConfigValue base, const ConfigValue& child) {
+  if (base.kind != ConfigValue::Kind::map || child.kind != ConfigValue::Kind::map) return child;
+  for (size_t i = 0; i < child.entries.size(); ++i) {
+    const auto& [key, value] = child.entries[i];
+    auto it = std::find_if(base.entries.begin(), base.entries.end(), [&](const auto& e) { return e.first == key; });
+    if (it == base.entries.end()) {
+      base.entries.emplace_back(key, value);
+      base.key_locations.push_back(child.key_locations[i]);
+    } else {
+      it->second = merge(it->second, value);
+      base.key_locations[static_cast<size_t>(it - base.entries.begin())] = child.key_locations[i];
+    }
+  }
+  base.location = child.location;
+  return base;
+}
+
+ConfigValue load_chain(const std::filesystem::path& file, std::set<std::string>& seen) {
+  const std::string name = file.string();
+  if (!std::filesystem::exists(file)) throw Error(name + ": config file not found");
+  const std::string canonical = std::filesystem::weakly_canonical(file).string();
+  if (!seen.insert(canonical).second) throw Error(name + ": `base:` chain loops back to this file");
+  std::FILE* f = std::fopen(name.c_str(), "rb");
+  if (!f) throw Error(name + ": cannot open the config file");
+  std::string text;
+  char buf[65536];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
+  std::fclose(f);
+  ConfigValue v = parse_text(text, name);
+  if (v.kind == ConfigValue::Kind::null) v.kind = ConfigValue::Kind::map, v.location = {name, 1, 1};
+  if (v.kind != ConfigValue::Kind::map) fail(v.location, "a config must be a mapping of keys to values");
+  const ConfigValue* base = v.find("base");
+  if (!base) return v;
+  if (base->kind != ConfigValue::Kind::scalar) fail(base->location, "key 'base': expected a file name");
+  const std::filesystem::path base_path = file.parent_path() / base->scalar;
+  ConfigValue parent = load_chain(base_path, seen);
+  // `base` itself is not part of the result.
+  for (size_t i = 0; i < v.entries.size(); ++i)
+    if (v.entries[i].first == "base") {
+      v.entries.erase(v.entries.begin() + static_cast<std::ptrdiff_t>(i));
+      v.key_locations.erase(v.key_locations.begin() + static_cast<std::ptrdiff_t>(i));
+      break;
+    }
+  return merge(parent, v);
+}
+
+void apply_set(ConfigValue& root, const std::string& assignment) {
+  const Location where{"--set " + assignment, 0, 0};
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0) fail(where, "expected KEY=VALUE, e.g. --set attack.prefix_len=50");
+  const std::string path = assignment.substr(0, eq);
+  ConfigValue value = parse_text(assignment.substr(eq + 1), where.file);
+  std::function<void(ConfigValue&)> relocate = [&](ConfigValue& v) {
+    v.location = where;
+    for (auto& l : v.key_locations) l = where;
+    for (auto& i : v.items) relocate(i);
+    for (auto& e : v.entries) relocate(e.second);
+  };
+  relocate(value);
+  ConfigValue* node = &root;
+  size_t start = 0;
+  while (true) {
+    const size_t dot = path.find('.', start);
+    const std::string key = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (key.empty()) fail(where, "empty key in '" + path + "'");
+    if (node->kind == ConfigValue::Kind::null) node->kind = ConfigValue::Kind::map;
+    if (node->kind != ConfigValue::Kind::map) fail(where, "'" + path.substr(0, start ? start - 1 : 0) + "' is not a mapping");
+    auto it = std::find_if(node->entries.begin(), node->entries.end(), [&](const auto& e) { return e.first == key; });
+    if (it == node->entries.end()) {
+      node->entries.emplace_back(key, ConfigValue{});
+      node->key_locations.push_back(where);
+      it = node->entries.end() - 1;
+      it->second.location = where;
+    } else {
+      node->key_locations[static_cast<size_t>(it - node->entries.begin())] = where;
+    }
+    if (dot == std::string::npos) {
+      it->second = value;
+      return;
+    }
+    node = &it->second;
+    start = dot + 1;
+  }
+}
+
+const char* type_name(Field::Type t) {
+  switch (t) {
+    case Field::Type::string: return "a string";
+    case Field::Type::integer: return "an integer";
+    case Field::Type::number: return "a number";
+    case Field::Type::boolean: return "true or false";
+    case Field::Type::map: return "a mapping";
+    case Field::Type::string_list: return "a list of strings";
+    case Field::Type::integer_list: return "a list of integers";
+    case Field::Type::integer_or_auto: return "an integer or auto";
+    case Field::Type::any_map: return "a mapping";
+  }
+  return "a value";
+}
+
+bool parse_integer(const std::string& s, int64_t& out) {
+  try {
+    size_t used = 0;
+    out = std::stoll(s, &used, 10);
+    return used == s.size();
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+bool parse_number(const std::string& s, double& out) {
+  try {
+    size_t used = 0;
+    out = std::stod(s, &used);
+    return used == s.size();
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+nlohmann::json infer(const ConfigValue& v) {
+  switch (v.kind) {
+    case ConfigValue::Kind::null: return nullptr;
+    case ConfigValue::Kind::scalar: {
+      if (v.quoted) return v.scalar;
+      int64_t i;
+      double d;
+      if (parse_integer(v.scalar, i)) return i;
+      if (parse_number(v.scalar, d)) return d;
+      if (v.scalar == "true") return true;
+      if (v.scalar == "false") return false;
+      return v.scalar;
+    }
+    case ConfigValue::Kind::sequence: {
+      nlohmann::json a = nlohmann::json::array();
+      for (const auto& i : v.items) a.push_back(infer(i));
+      return a;
+    }
+    case ConfigValue::Kind::map: {
+      nlohmann::json o = nlohmann::json::object();
+      for (const auto& [k, e] : v.entries) o[k] = infer(e);
+      return o;
+    }
+  }
+  return nullptr;
+}
+
+nlohmann::json check(const ConfigValue& v, const Field& f, const std::string& path, const SchemaExtension& extra);
+
+nlohmann::json check_scalar(const ConfigValue& v, const Field& f, const std::string& path) {
+  auto wrong = [&]() -> nlohmann::json {
+    std::string got = v.kind == ConfigValue::Kind::scalar ? "'" + v.scalar + "'"
+                      : v.kind == ConfigValue::Kind::map  ? "a mapping"
+                      : v.kind == ConfigValue::Kind::sequence ? "a list"
+                                                              : "nothing";
+    fail(v.location, "key '" + path + "': expected " + type_name(f.type) + ", got " + got);
+  };
+  if (v.kind != ConfigValue::Kind::scalar) return wrong();
+  switch (f.type) {
+    case Field::Type::string: {
+      if (!f.choices.empty() && std::find(f.choices.begin(), f.choices.end(), v.scalar) == f.choices.end()) {
+        std::string list;
+        for (const auto& c : f.choices) list += (list.empty() ? "" : ", ") + c;
+        fail(v.location, "key '" + path + "': expected one of " + list + ", got '" + v.scalar + "'");
+      }
+      return v.scalar;
+    }
+    case Field::Type::integer: {
+      int64_t i;
+      if (v.quoted || !parse_integer(v.scalar, i)) return wrong();
+      return i;
+    }
+    case Field::Type::integer_or_auto: {
+      if (v.scalar == "auto") return "auto";
+      int64_t i;
+      if (v.quoted || !parse_integer(v.scalar, i)) return wrong();
+      return i;
+    }
+    case Field::Type::number: {
+      double d;
+      if (v.quoted || !parse_number(v.scalar, d)) return wrong();
+      return d;
+    }
+    case Field::Type::boolean:
+      if (!v.quoted && (v.scalar == "true" || v.scalar == "false")) return v.scalar == "true";
+      return wrong();
+    default:
+      return wrong();
+  }
+}
+
+nlohmann::json check_map(const ConfigValue& v, const Field& f, const std::string& path, const SchemaExtension& extra) {
+  if (v.kind != ConfigValue::Kind::map && v.kind != ConfigValue::Kind::null)
+    fail(v.location, "key '" + (path.empty() ? std::string("(top level)") : path) + "': expected a mapping");
+  std::vector<Field> fields = f.children;
+  if (extra) {
+    const auto more = extra(path, v);
+    fields.insert(fields.end(), more.begin(), more.end());
+  }
+  auto prefix = [&](const std::string& k) { return path.empty() ? k : path + "." + k; };
+  nlohmann::json out = nlohmann::json::object();
+  // Missing required keys first: with one missing (attack.name, say), the other keys cannot be
+  // judged, and "unknown key" would mislead.
+  for (const Field& c : fields)
+    if (c.required && !v.find(c.name))
+      fail(v.location, "missing required key '" + prefix(c.name) + "'" + (c.help.empty() ? "" : " (" + c.help + ")"));
+  for (size_t i = 0; i < v.entries.size(); ++i) {
+    const auto& [key, value] = v.entries[i];
+    const auto it = std::find_if(fields.begin(), fields.end(), [&](const Field& c) { return c.name == key; });
+    if (it == fields.end()) {
+      std::string names;
+      for (const auto& c : fields) names += (names.empty() ? "" : ", ") + c.name;
+      fail(v.key_locations[i], "unknown key '" + prefix(key) + "' (expected one of: " + names + ")");
+    }
+    out[key] = check(value, *it, prefix(key), extra);
+  }
+  for (const Field& c : fields) {
+    if (out.contains(c.name)) continue;
+    if (!c.default_yaml.empty()) {
+      out[c.name] = check(parse_text(c.default_yaml, "(default of " + prefix(c.name) + ")"), c, prefix(c.name), extra);
+    } else if (c.type == Field::Type::map &&
+               std::none_of(c.children.begin(), c.children.end(), [](const Field& x) { return x.required; })) {
+      out[c.name] = check_map(ConfigValue{}, c, prefix(c.name), extra);  // a section of defaults
+    }
+  }
+  return out;
+}
+
+nlohmann::json check(const ConfigValue& v, const Field& f, const std::string& path, const SchemaExtension& extra) {
+  switch (f.type) {
+    case Field::Type::map:
+      return check_map(v, f, path, extra);
+    case Field::Type::any_map:
+      if (v.kind != ConfigValue::Kind::map) fail(v.location, "key '" + path + "': expected a mapping");
+      return infer(v);
+    case Field::Type::string_list:
+    case Field::Type::integer_list: {
+      if (v.kind != ConfigValue::Kind::sequence) fail(v.location, "key '" + path + "': expected " + type_name(f.type));
+      nlohmann::json a = nlohmann::json::array();
+      Field item = f;
+      item.type = f.type == Field::Type::string_list ? Field::Type::string : Field::Type::integer;
+      for (size_t i = 0; i < v.items.size(); ++i) a.push_back(check_scalar(v.items[i], item, path + "[" + std::to_string(i) + "]"));
+      return a;
+    }
+    default:
+      return check_scalar(v, f, path);
+  }
+}
+
+void emit(YAML::Emitter& e, const nlohmann::json& j) {
+  if (j.is_object()) {
+    e << YAML::BeginMap;
+    for (const auto& [k, v] : j.items()) {
+      e << YAML::Key << k << YAML::Value;
+      emit(e, v);
+    }
+    e << YAML::EndMap;
+  } else if (j.is_array()) {
+    e << YAML::Flow << YAML::BeginSeq;
+    for (const auto& v : j) emit(e, v);
+    e << YAML::EndSeq;
+  } else if (j.is_string()) {
+    e << j.get<std::string>();
+  } else if (j.is_boolean()) {
+    e << (j.get<bool>() ? "true" : "false");
+  } else if (j.is_null()) {
+    e << YAML::Null;
+  } else {
+    e << j.dump();
+  }
+}
+
+}  // namespace
+
+std::string Location::str() const {
+  if (line <= 0) return file;
+  return file + ":" + std::to_string(line) + ":" + std::to_string(column);
+}
+
+const ConfigValue* ConfigValue::find(const std::string& key) const {
+  for (const auto& [k, v] : entries)
+    if (k == key) return &v;
+  return nullptr;
+}
+
+ConfigValue load_config(const std::filesystem::path& file, const std::vector<std::string>& sets) {
+  std::set<std::string> seen;
+  ConfigValue v = load_chain(file, seen);
+  for (const auto& s : sets) apply_set(v, s);
+  return v;
+}
+
+nlohmann::json validate_config(const ConfigValue& value, const Field& schema, const SchemaExtension& extra) {
+  return check_map(value, schema, "", extra);
+}
+
+nlohmann::json apply_defaults(const nlohmann::json& given, const std::vector<Field>& fields, const std::string& where) {
+  Field map;
+  map.type = Field::Type::map;
+  map.children = fields;
+  // Round-trip through YAML text so that the same checks and defaults apply as for files.
+  return check_map(parse_text(given.dump(), where), map, "", {});
+}
+
+std::string to_yaml(const nlohmann::json& resolved) {
+  YAML::Emitter e;
+  emit(e, resolved);
+  return std::string(e.c_str()) + "\n";
+}
+
+std::string config_hash(const nlohmann::json& resolved) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (const unsigned char c : resolved.dump()) {
+    h ^= c;
+    h *= 0x100000001b3ull;
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return hex;
+}
+
+}  // namespace eidetic::harness

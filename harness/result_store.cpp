@@ -1,0 +1,105 @@
+// harness/result_store.cpp: see result_store.h.
+#include "harness/result_store.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "common/error.h"
+
+namespace eidetic::harness {
+namespace {
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void for_each_record(const std::filesystem::path& file, const std::string& text,
+                     const std::function<void(nlohmann::json&&, size_t)>& f) {
+  size_t line_no = 0, start = 0;
+  while (start < text.size()) {
+    const size_t end = text.find('\n', start);
+    if (end == std::string::npos) break;  // unreachable after repair
+    ++line_no;
+    const std::string line = text.substr(start, end - start);
+    start = end + 1;
+    if (line.empty()) continue;
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::parse_error&) {
+      throw Error(file.string() + ":" + std::to_string(line_no) + ": not a JSON record");
+    }
+    if (!j.is_object() || !j.contains("id") || !j["id"].is_number_integer())
+      throw Error(file.string() + ":" + std::to_string(line_no) + ": record has no integer \"id\"");
+    f(std::move(j), line_no);
+  }
+}
+
+}  // namespace
+
+ResultStore::ResultStore(std::filesystem::path file) : file_(std::move(file)) {
+  if (std::filesystem::exists(file_)) {
+    const std::string text = read_file(file_);
+    const size_t last = text.rfind('\n');
+    const size_t keep = last == std::string::npos ? 0 : last + 1;
+    if (keep < text.size()) {
+      repaired_ = static_cast<int64_t>(text.size() - keep);
+      std::filesystem::resize_file(file_, keep);
+    }
+    for_each_record(file_, text.substr(0, keep), [&](nlohmann::json&& j, size_t) { done_.insert(j["id"].get<int64_t>()); });
+  } else {
+    std::ofstream(file_, std::ios::binary).flush();
+    if (!std::filesystem::exists(file_)) throw Error(file_.string() + ": cannot create the results file");
+  }
+}
+
+std::vector<nlohmann::json> ResultStore::read_all() const {
+  std::map<int64_t, nlohmann::json> by_id;
+  for_each_record(file_, read_file(file_), [&](nlohmann::json&& j, size_t) {
+    const int64_t id = j["id"].get<int64_t>();
+    by_id.emplace(id, std::move(j));  // the first record of an id wins
+  });
+  std::vector<nlohmann::json> out;
+  out.reserve(by_id.size());
+  for (auto& [id, j] : by_id) out.push_back(std::move(j));
+  return out;
+}
+
+void ResultStore::append(const std::vector<nlohmann::json>& records) {
+  std::string buf;
+  for (const auto& r : records) {
+    buf += r.dump();
+    buf += '\n';
+  }
+  const int fd = ::open(file_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0) throw Error(file_.string() + ": cannot open for appending (" + std::strerror(errno) + ")");
+  size_t written = 0;
+  while (written < buf.size()) {
+    const ssize_t n = ::write(fd, buf.data() + written, buf.size() - written);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const std::string e = std::strerror(errno);
+      ::close(fd);
+      throw Error(file_.string() + ": write failed (" + e + ")");
+    }
+    written += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    const std::string e = std::strerror(errno);
+    ::close(fd);
+    throw Error(file_.string() + ": fsync failed (" + e + ")");
+  }
+  ::close(fd);
+  for (const auto& r : records) done_.insert(r.at("id").get<int64_t>());
+}
+
+}  // namespace eidetic::harness

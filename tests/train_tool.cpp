@@ -1,0 +1,178 @@
+// tests/train_tool.cpp: trains a tiny model of one family for a few steps and saves it as a
+// Hugging Face folder, for tests/trainer_oracle.py, which loads the folder with transformers and
+// compares its logits with the ones this tool computes from the model in memory. With --bench it
+// instead measures training throughput for a given shape and prints it as JSON.
+//
+// Usage:
+//   eidetic_train_tool --family gpt_neox|llama|gpt2|gpt_neo --out DIR --check FILE [--steps N]
+//   eidetic_train_tool --bench [--vocab V --hidden H --layers L --heads A --seq-len T --batch B
+//                               --steps N --device cpu|cuda]
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <string>
+
+#include "common/error.h"
+#include "kernels/rng.h"
+#include "models/safetensors.h"
+#include "models/trainer.h"
+
+namespace {
+
+using eidetic::models::ModelConfig;
+namespace models = eidetic::models;
+
+ModelConfig tiny_config(const std::string& family) {
+  ModelConfig c;
+  c.vocab_size = 96;
+  c.max_positions = 64;
+  if (family == "gpt_neox") {
+    c.family = models::Family::gpt_neox;
+    c.hidden_size = 64;
+    c.num_layers = 2;
+    c.num_heads = c.num_kv_heads = 4;
+    c.head_dim = 16;
+    c.intermediate_size = 128;
+    c.activation = models::Activation::gelu_exact;
+    c.positions = models::PositionKind::rotary;
+    c.rotary_dim = 4;  // rotary_pct 0.25
+    c.parallel_residual = true;
+    c.bos_token_id = c.eos_token_id = 0;
+  } else if (family == "llama") {
+    c.family = models::Family::llama;
+    c.hidden_size = 48;
+    c.num_layers = 2;
+    c.num_heads = 4;
+    c.num_kv_heads = 2;
+    c.head_dim = 12;
+    c.intermediate_size = 96;
+    c.norm = models::Norm::rms_norm;
+    c.activation = models::Activation::silu;
+    c.gated_mlp = true;
+    c.qkv_bias = c.out_bias = c.mlp_bias = false;
+    c.positions = models::PositionKind::rotary;
+    c.rotary_dim = 12;
+    c.bos_token_id = 1;
+    c.eos_token_id = 2;
+  } else if (family == "gpt2") {
+    c.family = models::Family::gpt2;
+    c.hidden_size = 32;
+    c.num_layers = 2;
+    c.num_heads = c.num_kv_heads = 4;
+    c.head_dim = 8;
+    c.intermediate_size = 128;
+    c.activation = models::Activation::gelu_tanh;
+    c.tied_embeddings = true;
+    c.bos_token_id = c.eos_token_id = 0;
+  } else if (family == "gpt_neo") {
+    c.family = models::Family::gpt_neo;
+    c.hidden_size = 32;
+    c.num_layers = 2;
+    c.num_heads = c.num_kv_heads = 4;
+    c.head_dim = 8;
+    c.intermediate_size = 128;
+    c.activation = models::Activation::gelu_tanh;
+    c.qkv_bias = false;
+    c.scale_attention = false;
+    c.attention_in_fp32 = true;
+    c.local_layers = {false, true};
+    c.window_size = 5;
+    c.tied_embeddings = true;
+    c.bos_token_id = c.eos_token_id = 0;
+  } else {
+    throw eidetic::Error("unknown family '" + family + "' (gpt_neox, llama, gpt2, gpt_neo)");
+  }
+  return c;
+}
+
+std::vector<int64_t> random_stream(int64_t n, int64_t vocab, uint64_t seed) {
+  std::vector<int64_t> s(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i)
+    s[static_cast<size_t>(i)] = static_cast<int64_t>(eidetic::kernels::random_bits(seed, 1, 0, i) % vocab);
+  return s;
+}
+
+int run(int argc, char** argv) {
+  std::map<std::string, std::string> args;
+  bool bench = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--bench") {
+      bench = true;
+    } else if (a.rfind("--", 0) == 0 && i + 1 < argc) {
+      args[a.substr(2)] = argv[++i];
+    } else {
+      throw eidetic::Error("unexpected argument '" + a + "'");
+    }
+  }
+  auto get = [&](const std::string& k, const std::string& def) { return args.count(k) ? args[k] : def; };
+
+  if (bench) {
+    ModelConfig c = tiny_config("gpt_neox");
+    c.vocab_size = std::stoll(get("vocab", "512"));
+    c.hidden_size = std::stoll(get("hidden", "128"));
+    c.num_layers = std::stoll(get("layers", "4"));
+    c.num_heads = c.num_kv_heads = std::stoll(get("heads", "4"));
+    c.head_dim = c.hidden_size / c.num_heads;
+    c.intermediate_size = 4 * c.hidden_size;
+    c.rotary_dim = c.head_dim / 4;
+    models::TrainOptions o;
+    o.seq_len = std::stoll(get("seq-len", "128"));
+    o.batch_size = std::stoll(get("batch", "16"));
+    o.steps = std::stoll(get("steps", "30"));
+    o.device = get("device", "cpu");
+    o.warmup_steps = 5;
+    o.log_every = o.steps;
+    c.max_positions = std::max<int64_t>(c.max_positions, o.seq_len);
+    models::Model model = models::new_training_model(c, o);
+    const auto stream = random_stream((o.seq_len + 1) * o.batch_size * 8, c.vocab_size, 7);
+    // One warm-up step (allocator, thread pool), then the measured run.
+    models::TrainOptions warm = o;
+    warm.steps = 1;
+    models::train_model(model, stream, warm);
+    const models::TrainResult r = models::train_model(model, stream, o);
+    nlohmann::json j = {{"parameters", c.parameter_count()}, {"seq_len", o.seq_len},   {"batch", o.batch_size},
+                        {"steps", o.steps},                  {"seconds", r.seconds},   {"tokens_per_s", r.tokens_per_s},
+                        {"final_loss", r.final_loss},        {"threads", at::get_num_threads()}};
+    std::cout << j.dump() << "\n";
+    return 0;
+  }
+
+  const std::string family = get("family", "");
+  const std::string out = get("out", ""), check = get("check", "");
+  if (family.empty() || out.empty() || check.empty()) throw eidetic::Error("--family, --out and --check are required");
+  const ModelConfig c = tiny_config(family);
+  models::TrainOptions o;
+  o.steps = std::stoll(get("steps", "30"));
+  o.batch_size = 8;
+  o.seq_len = 32;
+  o.lr = 1e-2;
+  o.warmup_steps = 5;
+  o.log_every = o.steps;
+  o.seed = 3;
+  models::Model model = models::new_training_model(c, o);
+  const models::TrainResult r = models::train_model(model, random_stream(4000, c.vocab_size, 11), o);
+  models::save_hf_model(model, out);
+
+  // Logits of a few fixed sequences from the model in memory.
+  const at::Tensor ids = at::tensor(random_stream(3 * 40, c.vocab_size, 5), at::kLong).view({3, 40});
+  const at::Tensor logits = model.logits(model.forward(ids, at::Tensor(), nullptr)).contiguous();
+  models::write_safetensors(check, {{"ids", ids}, {"logits", logits}});
+  std::cout << nlohmann::json{{"family", family}, {"final_loss", r.final_loss}, {"steps", r.steps_done}}.dump() << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+}
