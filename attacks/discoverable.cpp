@@ -42,10 +42,7 @@ class Discoverable : public Attack {
     for (const auto& x : p.at("prefix_lens")) prefix_lens_.push_back(x.get<int64_t>());
     if (prefix_lens_.empty()) prefix_lens_.push_back(0);  // the item's whole context
     for (int64_t k : prefix_lens_)
-      for (const auto& it : items_)
-        if (k > static_cast<int64_t>(it.context.size()))
-          throw Error("attack.prefix_lens: " + std::to_string(k) + " exceeds the " + std::to_string(it.context.size()) +
-                      " context tokens of " + it.source);
+      if (k < 0) throw Error("attack.prefix_lens: lengths must be >= 0 (0: the whole prefix)");
     beam_ = p.at("decoding") == "beam" ? p.at("beam_width").get<int64_t>() : 0;
     int64_t longest = 0;
     for (const auto& it : items_) longest = std::max<int64_t>(longest, it.context.size() + it.suffix.size());
@@ -93,6 +90,7 @@ class Discoverable : public Attack {
                   {"item", group[b] % static_cast<int64_t>(items_.size())},
                   {"source", it.source},
                   {"prefix_len", prefix_len(group[b])},
+                  {"prefix_len_requested", prefix_lens_[static_cast<size_t>(group[b] / static_cast<int64_t>(items_.size()))]},
                   {"generated", g},
                   {"lcp", match.lcp[b].item<int64_t>()},
                   {"exact", match.exact[b].item<bool>()},
@@ -120,7 +118,7 @@ class Discoverable : public Attack {
       const double n = static_cast<double>(r.at("generated").size());
       lcp.push_back(n > 0 ? r.at("lcp").get<double>() / n : 0.0);
       if (r.contains("duplicates")) by_dup[r.at("duplicates").get<int64_t>()].push_back(e);
-      by_prefix[r.at("prefix_len").get<int64_t>()].push_back(e);
+      by_prefix[r.value("prefix_len_requested", r.at("prefix_len").get<int64_t>())].push_back(e);
     }
     const uint64_t seed = ctx_.seed;
     json out = {{"run", {{"items", records.size()}}}, {"tables", json::array()}, {"plots", json::array()}};
@@ -145,8 +143,10 @@ class Discoverable : public Attack {
  private:
   const Item& item(int64_t id) const { return items_[static_cast<size_t>(id) % items_.size()]; }
   int64_t prefix_len(int64_t id) const {
+    // At most k tokens: an item with a shorter prefix gives all it has.
     const int64_t k = prefix_lens_[static_cast<size_t>(id / static_cast<int64_t>(items_.size()))];
-    return k > 0 ? k : static_cast<int64_t>(item(id).context.size());
+    const auto have = static_cast<int64_t>(item(id).context.size());
+    return k > 0 ? std::min(k, have) : have;
   }
 
   Context& ctx_;
@@ -167,7 +167,7 @@ AttackInfo discoverable_info() {
   lens.name = "prefix_lens";
   lens.type = Field::Type::integer_list;
   lens.default_yaml = "[]";
-  lens.help = "sweep of prefix lengths (empty: prefix_len)";
+  lens.help = "sweep of prefix lengths, at most that many tokens each (empty: prefix_len)";
   Field decoding;
   decoding.name = "decoding";
   decoding.default_yaml = "greedy";

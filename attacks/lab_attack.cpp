@@ -15,6 +15,7 @@
 #include "attacks/attack.h"
 #include "attacks/summary.h"
 #include "common/error.h"
+#include "metrics/stats.h"
 
 namespace eidetic::attacks {
 namespace {
@@ -94,6 +95,29 @@ class LabAttack : public Attack {
       if (x.name == "membership") add_memorized_bits(mine, out);
     }
     out["lab"] = facts_;
+    // Sizes in bits, side by side: what the model could store, what it saw, what it kept.
+    if (out.contains("lab_memorized") && facts_.contains("parameters")) {
+      const double params = facts_.at("parameters").get<double>();
+      const double memorized = out["lab_memorized"]["planted_text_bits_memorized"].get<double>();
+      out["tables"].push_back(
+          {{"id", "bits"},
+           {"title", "Model, training set and memorized text, in bits"},
+           {"columns", {"quantity", "bits", "per parameter"}},
+           {"rows",
+            {{"model size (parameters x 32-bit floats)", facts_.value("model_bits_fp32", 0.0), 32.0},
+             {"training set (tokens x log2 vocabulary)", facts_.value("training_set_bits", 0.0),
+              facts_.value("training_set_bits", 0.0) / params},
+             {"planted texts (tokens x log2 vocabulary)", out["lab_memorized"]["planted_text_bits_uniform"],
+              out["lab_memorized"]["planted_text_bits_uniform"].get<double>() / params},
+             {"planted texts memorized (uniform bits - model bits, > 0)", memorized, memorized / params}}}});
+      metrics::Interval bpp{memorized / params, memorized / params, memorized / params, static_cast<int64_t>(params)};
+      json m = metric_json("memorized_bits_per_parameter", bpp,
+                           "bits of the planted texts the model memorized, per parameter (Morris et al. 2025 measure ~3.6 "
+                           "bits per parameter at capacity)");
+      m.erase("ci_low");
+      m.erase("ci_high");
+      out["metrics"].push_back(m);
+    }
     return out;
   }
 

@@ -50,6 +50,7 @@ std::vector<Field> lab_schema_fields() {
                make_field("background", Field::Type::string_list, "[]", "text files (empty: Debian's fortunes-min)"),
                make_field("tokenizer_vocab", Field::Type::integer, "1024", "pieces of the byte-level BPE trained on the corpus"),
                make_field("prefix_tokens", Field::Type::integer, "0", "discoverable: prefix tokens given (0: the item's whole prefix)"),
+               make_field("prefix_lens", Field::Type::integer_list, "[]", "discoverable: sweep of prefix lengths (at most k tokens each)"),
                make_field("exposure_max_exact", Field::Type::integer, "1000", "score every canary candidate up to this |R|"),
                make_field("exposure_samples", Field::Type::integer, "1000", "candidates sampled beyond that")},
               "the memorization lab: build a corpus with planted items and train a model on it"),
@@ -160,7 +161,9 @@ LabPrepared prepare_lab(const json& config, const std::filesystem::path& run_dir
   to.checkpoint_dir = dir / "checkpoints";
   to.log_every = std::max<int64_t>(1, to.steps / 20);
 
-  const std::string lab_hash = config_hash({{"lab", lab}, {"arch", arch}, {"train", train}, {"seed", seed}});
+  json corpus_keys = lab;
+  for (const char* k : {"prefix_tokens", "prefix_lens", "exposure_max_exact", "exposure_samples"}) corpus_keys.erase(k);
+  const std::string lab_hash = config_hash({{"lab", corpus_keys}, {"arch", arch}, {"train", train}, {"seed", seed}});
   json trained_facts;
   const auto stamp = model_dir / "lab.json";
   bool reuse = false;
@@ -239,7 +242,8 @@ LabPrepared prepare_lab(const json& config, const std::filesystem::path& run_dir
   if (!disc.empty())
     attack["discoverable"] = apply_defaults({{"source", "jsonl"},
                                              {"items", (dir / "discoverable.jsonl").string()},
-                                             {"prefix_len", lab.at("prefix_tokens")}},
+                                             {"prefix_len", lab.at("prefix_tokens")},
+                                             {"prefix_lens", lab.at("prefix_lens")}},
                                             fields_of("discoverable"), "lab.discoverable");
   if (!secrets.empty())
     attack["exposure"] = apply_defaults({{"secrets", secrets},

@@ -22,6 +22,7 @@
 #include "models/engine.h"
 #include "models/model.h"
 #include "models/presets.h"
+#include "metrics/stats.h"
 #include "models/roofline.h"
 
 #if EIDETIC_WITH_CUDA
@@ -129,6 +130,14 @@ Field run_schema() {
                        "measure copy bandwidth and matrix rate for the roofline")}),
   };
   for (auto& f : lab_schema_fields()) root.children.push_back(std::move(f));
+  root.children.push_back(map_field(
+      "sweep", false,
+      {field("key", Field::Type::string, true, "", "the config key to vary, e.g. arch.hidden_size"),
+       field("values", Field::Type::string_list, true, "", "its values, one run each"),
+       field("metric", Field::Type::string, true, "", "the metric to plot against them, e.g. discoverable/exact_extraction_rate"),
+       field("x", Field::Type::string, false, "value", "the x axis: the swept value, or the trained model's parameters",
+             {"value", "parameters"})},
+      "run the config once per value of one key and plot a metric against it"));
   return root;
 }
 
@@ -161,9 +170,87 @@ json resolve_config(const std::filesystem::path& file, const std::vector<std::st
   return resolved;
 }
 
+namespace {
+
+// One run per value of sweep.key (in DIR/point-N), then one report of the metric against it.
+std::filesystem::path run_sweep(const json& config, const RunOptions& options, std::ostream& err) {
+  const auto wall0 = Clock::now();
+  const json& sweep = config["sweep"];
+  const std::filesystem::path dir =
+      options.out ? *options.out : std::filesystem::path(config["output"].get<std::string>());
+  std::filesystem::create_directories(dir);
+  const std::string key = sweep["key"], metric_name = sweep["metric"];
+  json rows = json::array(), points = json::array(), ci = json::array(), metrics_list = json::array();
+  std::vector<double> xs, ys;
+  int64_t i = 0;
+  for (const auto& v : sweep["values"]) {
+    RunOptions point = options;
+    point.in_sweep = true;
+    point.out = dir / ("point-" + std::to_string(i++));
+    point.sets.push_back(key + "=" + v.get<std::string>());
+    if (!options.quiet) err << "sweep: " << key << " = " << v.get<std::string>() << "\n";
+    const auto sub = execute_run(point, err);
+    std::ifstream in(sub / "metrics.json");
+    const json m = json::parse(in);
+    const json* found = nullptr;
+    for (const auto& x : m["metrics"])
+      if (x["name"] == metric_name) found = &x;
+    if (!found) throw Error((sub / "metrics.json").string() + ": no metric '" + metric_name + "' to sweep");
+    double x = 0;
+    if (sweep["x"] == "parameters") {
+      if (!m.contains("lab") || !m["lab"].contains("parameters"))
+        throw Error((sub / "metrics.json").string() + ": sweep.x is parameters but the run trained no model");
+      x = m["lab"]["parameters"].get<double>();
+    } else {
+      try {
+        x = std::stod(v.get<std::string>());
+      } catch (const std::exception&) {
+        throw Error("sweep.values: '" + v.get<std::string>() + "' is not a number to plot");
+      }
+    }
+    const double y = (*found)["value"].get<double>();
+    xs.push_back(x);
+    ys.push_back(y);
+    points.push_back({x, y});
+    ci.push_back({found->value("ci_low", y), found->value("ci_high", y)});
+    rows.push_back({v, x, y, found->value("ci_low", y), found->value("ci_high", y), sub.filename().string()});
+    json mm = *found;
+    mm["name"] = metric_name + " @ " + key + "=" + v.get<std::string>();
+    metrics_list.push_back(mm);
+  }
+  const std::string x_label = sweep["x"] == "parameters" ? "parameters of the trained model" : key;
+  json plot = {{"id", "sweep"},
+               {"title", metric_name + " against " + x_label},
+               {"kind", "line"},
+               {"x_label", x_label},
+               {"y_label", metric_name},
+               {"log_x", true},
+               {"series", {{{"name", metric_name}, {"points", points}, {"ci", ci}}}}};
+  const auto fit = metrics::loglinear_fit(xs, ys);
+  if (fit.points >= 2) plot["fit"] = {{"kind", "loglinear"}, {"slope", fit.slope}, {"intercept", fit.intercept}, {"r2", fit.r2}};
+  json metrics = {{"run", {{"name", config["name"]}, {"attack", "sweep of " + key}, {"model", config["model"]["path"]}, {"items", rows.size()}}},
+                  {"metrics", metrics_list},
+                  {"tables", {{{"id", "sweep"}, {"title", "Sweep of " + key}, {"columns", {key, "x", metric_name, "ci_low", "ci_high", "run"}}, {"rows", rows}}}},
+                  {"plots", {plot}},
+                  {"fit", {{"slope", fit.slope}, {"intercept", fit.intercept}, {"r2", fit.r2}, {"points", fit.points}}},
+                  {"profile", {{"phases", json::object()}, {"wall_seconds", std::chrono::duration<double>(Clock::now() - wall0).count()}}}};
+  write_json_atomic(dir / "metrics.json", metrics);
+  const RuntimeInfo info = runtime_info();
+  write_json_atomic(dir / "manifest.json", {{"eidetic_version", info.version}, {"git_commit", info.git_commit},
+                                            {"torch_version", info.torch_version}, {"cuda_version", info.cuda_runtime},
+                                            {"device", info.device_name}, {"config", config}, {"config_hash", config_hash(config)},
+                                            {"seed", config["seed"]}, {"status", "complete"}, {"started_at", nullptr},
+                                            {"finished_at", now_iso8601()}});
+  write_reports(dir);
+  return dir;
+}
+
+}  // namespace
+
 std::filesystem::path execute_run(const RunOptions& options, std::ostream& err) {
   const auto wall0 = Clock::now();
   const json config = resolve_config(options.config, options.sets);
+  if (config.contains("sweep") && !options.in_sweep) return run_sweep(config, options, err);
   const std::string hash = config_hash(config);
   const std::filesystem::path dir = options.out ? *options.out : std::filesystem::path(config["output"].get<std::string>());
   const auto manifest_path = dir / "manifest.json";

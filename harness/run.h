@@ -31,6 +31,7 @@ struct RunOptions {
   std::optional<std::filesystem::path> out;
   bool resume = false;
   bool quiet = false;
+  bool in_sweep = false;  // a point of a sweep (runs its config once, ignoring `sweep:`)
 };
 
 // Runs (or resumes) and returns the run directory. Progress goes to `err`.
