@@ -125,7 +125,9 @@ class LabAttack : public Attack {
   // Bits of the planted (member) texts the model memorized: per text, its uniform code length
   // (tokens x log2 V) minus its code length under the model, counted when positive.
   void add_memorized_bits(const std::vector<json>& records, json& out) const {
-    const double vocab = static_cast<double>(ctx_.config.at("_vocab_size").get<int64_t>());
+    // The uniform code of the data: random sequences draw from random_vocab ids, text from the vocabulary.
+    const double vocab = facts_.contains("random_vocab") ? facts_.at("random_vocab").get<double>()
+                                                         : static_cast<double>(ctx_.config.at("_vocab_size").get<int64_t>());
     double memorized = 0, total = 0;
     for (const auto& r : records) {
       if (!r.at("member").get<bool>()) continue;

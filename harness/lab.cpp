@@ -10,6 +10,8 @@
 #include "attacks/attack.h"
 #include "common/error.h"
 #include "corpus/lab.h"
+#include "corpus/npy.h"
+#include "kernels/rng.h"
 #include "harness/config.h"
 #include "harness/run.h"
 #include "models/config.h"
@@ -44,7 +46,12 @@ void write_lines(const std::filesystem::path& file, const std::vector<json>& lin
 std::vector<Field> lab_schema_fields() {
   return {
       section("lab",
-              {make_field("copies", Field::Type::integer_list, "[1, 2, 4, 8, 16, 32, 64]", "the duplicate-count schedule"),
+              {make_field("mode", Field::Type::string, "text", "text: planted items in English text; random: uniformly random "
+                          "token sequences (memorization capacity, Morris et al. 2025)", false, {"text", "random"}),
+               make_field("random_sequences", Field::Type::integer, "1000", "random mode: training sequences"),
+               make_field("random_length", Field::Type::integer, "65", "random mode: tokens per sequence (train.seq_len + 1)"),
+               make_field("random_vocab", Field::Type::integer, "64", "random mode: tokens are uniform over this many ids"),
+               make_field("copies", Field::Type::integer_list, "[1, 2, 4, 8, 16, 32, 64]", "the duplicate-count schedule"),
                make_field("items_per_count", Field::Type::integer, "2", "items of each kind per count"),
                make_field("kinds", Field::Type::string_list, "[canary, record, passage]", "planted kinds"),
                make_field("background", Field::Type::string_list, "[]", "text files (empty: Debian's fortunes-min)"),
@@ -87,36 +94,58 @@ LabPrepared prepare_lab(const json& config, const std::filesystem::path& run_dir
   const uint64_t seed = config.at("seed").get<uint64_t>();
 
   auto t0 = Clock::now();
-  corpus::LabOptions lo;
-  lo.copies = lab.at("copies").get<std::vector<int64_t>>();
-  lo.items_per_count = lab.at("items_per_count").get<int64_t>();
-  lo.kinds = lab.at("kinds").get<std::vector<std::string>>();
-  for (const auto& b : lab.at("background")) lo.background.emplace_back(b.get<std::string>());
-  lo.seed = seed;
-  const corpus::LabCorpus corpus = corpus::build_lab_corpus(lo);
-  {
-    std::ofstream(dir / "corpus.txt", std::ios::trunc) << corpus.text();
-    write_json_atomic(dir / "manifest.json", corpus.manifest());
-  }
-  tok::BpeTrainOptions bo;
-  bo.vocab_size = lab.at("tokenizer_vocab").get<int64_t>();
-  const std::string tokenizer_json = tok::train_byte_level_bpe(corpus.documents, bo);
-  {
-    std::ofstream(dir / "tokenizer.json", std::ios::trunc) << tokenizer_json;
-  }
-  const auto tokenizer = tok::load_tokenizer(dir / "tokenizer.json");
-  const int64_t eos = 0;  // "<|endoftext|>" is the first special token
+  const bool random_mode = lab.at("mode") == "random";
+  corpus::LabCorpus corpus;
+  std::string tokenizer_json;
+  std::unique_ptr<tok::Tokenizer> tokenizer;
   std::vector<int64_t> stream;
-  for (const auto& d : corpus.documents) {
-    const auto ids = tokenizer->encode(d);
-    stream.insert(stream.end(), ids.begin(), ids.end());
-    stream.push_back(eos);
+  std::vector<std::vector<int64_t>> random_train, random_fresh;
+  int64_t vocab = 0;
+  const int64_t eos = 0;  // "<|endoftext|>" is the first special token; in random mode id 0 is never drawn
+  if (random_mode) {
+    const int64_t n = lab.at("random_sequences").get<int64_t>(), len = lab.at("random_length").get<int64_t>();
+    const int64_t v = lab.at("random_vocab").get<int64_t>();
+    if (n < 1 || len < 2 || v < 2) throw Error("lab: random_sequences >= 1, random_length >= 2 and random_vocab >= 2");
+    vocab = v + 1;
+    for (int64_t i = 0; i < 2 * n; ++i) {
+      std::vector<int64_t> seq;
+      for (int64_t j = 0; j < len; ++j)
+        seq.push_back(1 + static_cast<int64_t>(kernels::random_bits(seed, 0xca9ac17, static_cast<uint64_t>(i), static_cast<uint64_t>(j)) %
+                                               static_cast<uint64_t>(v)));
+      (i < n ? random_train : random_fresh).push_back(std::move(seq));
+    }
+    for (const auto& seq : random_train) stream.insert(stream.end(), seq.begin(), seq.end());
+  } else {
+    corpus::LabOptions lo;
+    lo.copies = lab.at("copies").get<std::vector<int64_t>>();
+    lo.items_per_count = lab.at("items_per_count").get<int64_t>();
+    lo.kinds = lab.at("kinds").get<std::vector<std::string>>();
+    for (const auto& b : lab.at("background")) lo.background.emplace_back(b.get<std::string>());
+    lo.seed = seed;
+    corpus = corpus::build_lab_corpus(lo);
+    {
+      std::ofstream(dir / "corpus.txt", std::ios::trunc) << corpus.text();
+      write_json_atomic(dir / "manifest.json", corpus.manifest());
+    }
+    tok::BpeTrainOptions bo;
+    bo.vocab_size = lab.at("tokenizer_vocab").get<int64_t>();
+    tokenizer_json = tok::train_byte_level_bpe(corpus.documents, bo);
+    {
+      std::ofstream(dir / "tokenizer.json", std::ios::trunc) << tokenizer_json;
+    }
+    tokenizer = tok::load_tokenizer(dir / "tokenizer.json");
+    vocab = tokenizer->vocab_size();
+    for (const auto& d : corpus.documents) {
+      const auto ids = tokenizer->encode(d);
+      stream.insert(stream.end(), ids.begin(), ids.end());
+      stream.push_back(eos);
+    }
+    profile.add("tokenize", std::chrono::duration<double>(Clock::now() - t0).count());
   }
-  profile.add("tokenize", std::chrono::duration<double>(Clock::now() - t0).count());
 
   models::ModelConfig mc;
   mc.family = arch.at("family") == "llama" ? models::Family::llama : models::Family::gpt_neox;
-  mc.vocab_size = tokenizer->vocab_size();
+  mc.vocab_size = vocab;
   mc.hidden_size = arch.at("hidden_size").get<int64_t>();
   mc.num_layers = arch.at("layers").get<int64_t>();
   mc.num_heads = mc.num_kv_heads = arch.at("heads").get<int64_t>();
@@ -145,7 +174,7 @@ LabPrepared prepare_lab(const json& config, const std::filesystem::path& run_dir
 
   models::TrainOptions to;
   to.batch_size = train.at("batch_size").get<int64_t>();
-  to.seq_len = train.at("seq_len").get<int64_t>();
+  to.seq_len = random_mode ? lab.at("random_length").get<int64_t>() - 1 : train.at("seq_len").get<int64_t>();
   if (to.seq_len + 1 > mc.max_positions) throw Error("train.seq_len must be below arch.max_positions");
   const int64_t chunks = static_cast<int64_t>(stream.size()) / (to.seq_len + 1);
   to.steps = train.at("steps").get<int64_t>();
@@ -179,8 +208,10 @@ LabPrepared prepare_lab(const json& config, const std::filesystem::path& run_dir
   if (!reuse) {
     t0 = Clock::now();
     if (!quiet)
-      err << fmt::format("lab: training a {} of {} parameters on {} tokens ({} planted items), {} steps of {} x {}\n",
-                         models::family_name(mc.family), mc.parameter_count(), stream.size(), corpus.items.size() / 2,
+      err << fmt::format("lab: training a {} of {} parameters on {} tokens ({}), {} steps of {} x {}\n",
+                         models::family_name(mc.family), mc.parameter_count(), stream.size(),
+                         random_mode ? std::to_string(random_train.size()) + " random sequences"
+                                     : std::to_string(corpus.items.size() / 2) + " planted items",
                          to.steps, to.batch_size, to.seq_len);
     models::Model model = models::new_training_model(mc, to);
     const auto result = models::train_model(model, stream, to, [&](const models::TrainProgress& p) {
@@ -196,8 +227,10 @@ LabPrepared prepare_lab(const json& config, const std::filesystem::path& run_dir
                      {"parameters", mc.parameter_count()},
                      {"model_bits_fp32", static_cast<double>(mc.parameter_count()) * 32.0},
                      {"training_tokens", stream.size()},
-                     {"training_set_bits", static_cast<double>(stream.size()) * std::log2(static_cast<double>(mc.vocab_size))},
-                     {"training_text_bytes", corpus.text().size()},
+                     {"training_set_bits", random_mode ? static_cast<double>(stream.size()) *
+                                                            std::log2(static_cast<double>(lab.at("random_vocab").get<int64_t>()))
+                                                      : static_cast<double>(stream.size()) * std::log2(static_cast<double>(mc.vocab_size))},
+                     {"training_text_bytes", random_mode ? 0 : corpus.text().size()},
                      {"steps", to.steps},
                      {"epochs", static_cast<double>(to.steps * to.batch_size) / std::max<int64_t>(chunks, 1)},
                      {"final_loss", result.final_loss},
@@ -208,6 +241,30 @@ LabPrepared prepare_lab(const json& config, const std::filesystem::path& run_dir
     profile.add("train", std::chrono::duration<double>(Clock::now() - t0).count());
   } else if (!quiet) {
     err << "lab: reusing the model trained in " << model_dir.string() << "\n";
+  }
+
+  if (random_mode) {
+    // Capacity: every training sequence is a member, fresh ones from the same distribution the
+    // non-members; the memorized bits come from scoring the members.
+    auto save = [&](const std::filesystem::path& file, const std::vector<std::vector<int64_t>>& rows) {
+      std::vector<int64_t> flat;
+      for (const auto& r : rows) flat.insert(flat.end(), r.begin(), r.end());
+      corpus::write_npy_i64(file, flat.data(), {static_cast<int64_t>(rows.size()), static_cast<int64_t>(rows[0].size())});
+    };
+    save(dir / "members.npy", random_train);
+    save(dir / "nonmembers.npy", random_fresh);
+    json attack = {{"name", "lab"}};
+    attack["membership"] = apply_defaults({{"members", {(dir / "members.npy").string()}},
+                                           {"nonmembers", {(dir / "nonmembers.npy").string()}}},
+                                          attacks::find_attack("membership").params, "lab.membership");
+    json facts = trained_facts;
+    facts.erase("loss_curve");
+    facts.erase("lab_hash");
+    facts["random_sequences"] = random_train.size();
+    facts["random_length"] = lab.at("random_length");
+    facts["random_vocab"] = lab.at("random_vocab");
+    attack["facts"] = facts;
+    return {model_dir, attack};
   }
 
   // The parts' item files.
