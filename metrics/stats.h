@@ -1,5 +1,5 @@
 // metrics/stats.h: the statistics every attack reports with: rates with bootstrap confidence
-// intervals, log-linear fits with R², and (for membership inference) ROC curves and AUC.
+// intervals and log-linear fits with R² (ROC curves and AUC are in membership.h).
 // Plain C++ over vectors; no libtorch.
 #pragma once
 

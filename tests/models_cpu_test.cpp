@@ -25,20 +25,7 @@ using models::ModelConfig;
 using testing::llama_tensors;
 using testing::tiny_llama;
 
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() / ("eidetic-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-  static inline int counter_ = 0;
-};
+using testing::TempDir;
 
 void write_text(const fs::path& p, const std::string& s) { std::ofstream(p) << s; }
 
