@@ -5,6 +5,7 @@
 #include <fstream>
 #include <regex>
 
+#include "common/atomic_file.h"
 #include "common/error.h"
 
 namespace eidetic::corpus {
@@ -29,19 +30,14 @@ std::string header_text(const std::string& descr, const std::vector<int64_t>& sh
 void write_npy(const std::filesystem::path& file, const std::string& descr, const void* data, size_t bytes,
                const std::vector<int64_t>& shape) {
   const std::string header = header_text(descr, shape);
-  const std::string tmp = file.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) fail(tmp, "cannot open for writing");
-    out.write("\x93NUMPY\x01\x00", 8);
-    const uint16_t len = static_cast<uint16_t>(header.size());
-    const char le[2] = {static_cast<char>(len & 0xff), static_cast<char>(len >> 8)};
-    out.write(le, 2);
-    out.write(header.data(), static_cast<std::streamsize>(header.size()));
-    out.write(static_cast<const char*>(data), static_cast<std::streamsize>(bytes));
-    if (!out) fail(tmp, "write failed");
-  }
-  std::filesystem::rename(tmp, file);
+  AtomicFile out(file);
+  out.write("\x93NUMPY\x01\x00", 8);
+  const uint16_t len = static_cast<uint16_t>(header.size());
+  const char le[2] = {static_cast<char>(len & 0xff), static_cast<char>(len >> 8)};
+  out.write(le, 2);
+  out.write(header);
+  out.write(data, bytes);
+  out.commit();
 }
 
 }  // namespace

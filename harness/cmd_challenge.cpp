@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/atomic_file.h"
 #include "common/error.h"
 #include "corpus/npy.h"
 #include "harness/commands.h"
@@ -30,19 +31,6 @@ std::string shortest(double v) {
   return std::string(buf, r.ptr);
 }
 
-void write_atomically(const fs::path& file, const std::string& text) {
-  const std::string tmp = file.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error(tmp + ": cannot open for writing");
-    out << text;
-    out.flush();
-    if (!out) throw Error(tmp + ": write failed");
-  }
-  std::error_code ec;
-  fs::rename(tmp, file, ec);
-  if (ec) throw Error(file.string() + ": cannot move " + tmp + " into place: " + ec.message());
-}
 
 // The curve without the inner points of horizontal or vertical runs (it is a staircase: each
 // guess moves it right or up), which draws the same line with far fewer vertices.
@@ -143,8 +131,8 @@ Action add_challenge_command(CLI::App& app) {
     std::string csv = "wrong_guesses,recall\n";
     for (const auto& [w, r] : s.curve) csv += std::to_string(w) + "," + shortest(r) + "\n";
     const fs::path csv_path = dir / "error_curve.csv", svg_path = dir / "error_curve.svg";
-    write_atomically(csv_path, csv);
-    write_atomically(svg_path, error_curve_svg(s, o->max_wrong));
+    write_file_atomic(csv_path, csv);
+    write_file_atomic(svg_path, error_curve_svg(s, o->max_wrong));
 
     const std::string budget = std::to_string(o->max_wrong);
     io.out << "guesses: " << s.guesses << " (" << s.correct_guesses << " correct, " << s.wrong << " wrong)\n"

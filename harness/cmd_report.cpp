@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/atomic_file.h"
 #include "common/error.h"
 #include "harness/commands.h"
 #include "harness/report.h"
@@ -46,17 +47,8 @@ Action add_report_command(CLI::App& app) {
       io.out << text;
       return 0;
     }
-    const std::filesystem::path out = o->output, tmp = out.string() + ".tmp";
-    {
-      std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-      if (!f) throw Error(tmp.string() + ": cannot be opened for writing");
-      f << text;
-      f.close();
-      if (!f) throw Error(tmp.string() + ": write failed");
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, out, ec);
-    if (ec) throw Error(out.string() + ": cannot be written: " + ec.message());
+    const std::filesystem::path out = o->output;
+    write_file_atomic(out, text);
     io.err << "wrote " << out.string() << "\n";
     return 0;
   };

@@ -8,6 +8,8 @@
 #include <ostream>
 
 #include "attacks/attack.h"
+#include "common/crash_point.h"
+#include "common/atomic_file.h"
 #include "common/error.h"
 #include "corpus/lab.h"
 #include "corpus/npy.h"
@@ -36,9 +38,9 @@ Field section(std::string name, std::vector<Field> children, std::string help) {
 }
 
 void write_lines(const std::filesystem::path& file, const std::vector<json>& lines) {
-  std::ofstream out(file, std::ios::trunc);
-  if (!out) throw Error(file.string() + ": cannot write");
-  for (const auto& l : lines) out << l.dump() << "\n";
+  AtomicFile out(file);
+  for (const auto& l : lines) out.write(l.dump() + "\n");
+  out.commit();
 }
 
 }  // namespace
@@ -123,16 +125,14 @@ LabPrepared prepare_lab(const json& config, const std::filesystem::path& run_dir
     for (const auto& b : lab.at("background")) lo.background.emplace_back(b.get<std::string>());
     lo.seed = seed;
     corpus = corpus::build_lab_corpus(lo);
-    {
-      std::ofstream(dir / "corpus.txt", std::ios::trunc) << corpus.text();
-      write_json_atomic(dir / "manifest.json", corpus.manifest());
-    }
+    write_file_atomic(dir / "corpus.txt", corpus.text());
+    write_json_atomic(dir / "manifest.json", corpus.manifest());
+    crash_point("lab-corpus");
     tok::BpeTrainOptions bo;
     bo.vocab_size = lab.at("tokenizer_vocab").get<int64_t>();
     tokenizer_json = tok::train_byte_level_bpe(corpus.documents, bo);
-    {
-      std::ofstream(dir / "tokenizer.json", std::ios::trunc) << tokenizer_json;
-    }
+    write_file_atomic(dir / "tokenizer.json", tokenizer_json);
+    crash_point("lab-tokenizer");
     tokenizer = tok::load_tokenizer(dir / "tokenizer.json");
     vocab = tokenizer->vocab_size();
     for (const auto& d : corpus.documents) {
@@ -238,6 +238,7 @@ LabPrepared prepare_lab(const json& config, const std::filesystem::path& run_dir
                      {"train_tokens_per_s", result.tokens_per_s},
                      {"loss_curve", curve}};
     write_json_atomic(stamp, trained_facts);
+    crash_point("lab-model");
     profile.add("train", std::chrono::duration<double>(Clock::now() - t0).count());
   } else if (!quiet) {
     err << "lab: reusing the model trained in " << model_dir.string() << "\n";

@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/atomic_file.h"
 #include "common/error.h"
 #include "eidetic/build_info.h"
 #include "harness/svg_plot.h"
@@ -876,24 +877,6 @@ std::string render_html(const Run& r) {
   return o;
 }
 
-void write_atomically(const fs::path& path, const std::string& content) {
-  fs::path tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error(tmp.string() + ": cannot be opened for writing");
-    out << content;
-    out.close();
-    if (!out) throw Error(tmp.string() + ": write failed");
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    std::error_code ignored;
-    fs::remove(tmp, ignored);
-    throw Error(path.string() + ": cannot be written: " + ec.message());
-  }
-}
 
 // ---- comparison -------------------------------------------------------------------------
 
@@ -1161,8 +1144,8 @@ void write_reports(const std::filesystem::path& run_dir) {
   } catch (const json::exception& e) {
     throw Error(r.metrics_path.string() + ": " + json_message(e));
   }
-  write_atomically(run_dir / "report.md", markdown);
-  write_atomically(run_dir / "report.html", html);
+  write_file_atomic(run_dir / "report.md", markdown);
+  write_file_atomic(run_dir / "report.html", html);
 }
 
 std::string compare_runs(const std::vector<std::filesystem::path>& run_dirs, const std::string& format) {

@@ -12,6 +12,8 @@
 #include <ostream>
 
 #include "attacks/attack.h"
+#include "common/crash_point.h"
+#include "common/atomic_file.h"
 #include "common/error.h"
 #include "harness/lab.h"
 #include "harness/model_files.h"
@@ -65,24 +67,6 @@ Field field(std::string name, Field::Type type, bool required, std::string def, 
   return f;
 }
 
-void write_text_atomic(const std::filesystem::path& file, const std::string& text) {
-  const std::string tmp = file.string() + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw Error(tmp + ": cannot open for writing");
-  size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n <= 0) {
-      ::close(fd);
-      throw Error(tmp + ": write failed");
-    }
-    done += static_cast<size_t>(n);
-  }
-  ::fsync(fd);
-  ::close(fd);
-  std::filesystem::rename(tmp, file);
-}
-
 std::string csv_escape(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
   std::string out = "\"";
@@ -102,7 +86,7 @@ double peak_gpu_bytes(const at::Device& d) {
 
 }  // namespace
 
-void write_json_atomic(const std::filesystem::path& file, const json& j) { write_text_atomic(file, j.dump(2) + "\n"); }
+void write_json_atomic(const std::filesystem::path& file, const json& j) { write_file_atomic(file, j.dump(2) + "\n"); }
 
 Field run_schema() {
   std::vector<std::string> attack_names;
@@ -270,140 +254,166 @@ std::filesystem::path execute_run(const RunOptions& options, std::ostream& err) 
       throw Error(dir.string() + ": the config differs from the one this run started with (hash " +
                   manifest.value("config_hash", "?") + ", now " + hash + "); results would mix two experiments");
     manifest["resumed_at"].push_back(now_iso8601());
+    manifest.erase("error");  // of an earlier attempt that failed
   } else {
     if (options.resume) throw Error(dir.string() + ": no run to resume here");
     std::filesystem::create_directories(dir);
     manifest["started_at"] = now_iso8601();
   }
-
-  attacks::Profile profile;
-  auto t0 = Clock::now();
-  const std::string device_name = config["model"]["device"] == "auto" ? (at::hasCUDA() ? "cuda" : "cpu")
-                                                                      : config["model"]["device"].get<std::string>();
-  const at::Device device = models::parse_device(device_name);
-  const std::string dtype_name = config["model"]["dtype"] == "auto" ? (device.is_cuda() ? "bf16" : "fp32")
-                                                                    : config["model"]["dtype"].get<std::string>();
-  std::string model_path = config["model"]["path"];
-  json attack_config = config.contains("attack") ? config["attack"] : json();
-  if (config.contains("lab")) {
-    profile.add("load", std::chrono::duration<double>(Clock::now() - t0).count());
-    const LabPrepared lab = prepare_lab(config, dir, device_name, err, options.quiet, profile);
-    model_path = lab.model_dir.string();
-    attack_config = lab.attack;
-    t0 = Clock::now();
-  }
-  const bool is_file = std::filesystem::exists(model_path);
-  const models::Model model = is_file ? models::load_model(model_path, device, models::parse_dtype(dtype_name))
-                                      : models::random_model(models::preset_config(model_path), device,
-                                                             models::parse_dtype(dtype_name), config["seed"].get<uint64_t>());
-  std::unique_ptr<tok::Tokenizer> tokenizer;
-  if (config["model"].contains("tokenizer")) {
-    tokenizer = tokenizer_for_model(model_path, std::filesystem::path(config["model"]["tokenizer"].get<std::string>()),
-                                    model.config().vocab_size);
-  } else if (is_file) {
-    try {
-      tokenizer = tokenizer_for_model(model_path, std::nullopt, model.config().vocab_size);
-    } catch (const Error&) {
-      // No tokenizer beside the model: attacks that need text say so themselves.
-    }
-  }
-  models::EngineOptions eo;
-  const auto& ec = config["engine"];
-  if (ec["batch_size"].is_number_integer()) eo.batch_size = ec["batch_size"].get<int64_t>();
-  eo.max_batch_size = ec["max_batch_size"].get<int64_t>();
-  eo.cuda_graphs = ec["cuda_graphs"].get<bool>();
-  models::Engine engine(model, eo);
-  profile.add("load", std::chrono::duration<double>(Clock::now() - t0).count());
-
-  attacks::Context ctx;
-  ctx.config = config;
-  ctx.config["attack"] = attack_config;
-  ctx.config["_vocab_size"] = model.config().vocab_size;
-  ctx.model = const_cast<models::Model*>(&model);
-  ctx.engine = &engine;
-  ctx.tokenizer = tokenizer.get();
-  ctx.profile = &profile;
-  ctx.seed = config["seed"].get<uint64_t>();
-  ctx.run_dir = dir.string();
-  if (config["profile"]["measure_ceilings"].get<bool>()) ctx.ceilings = models::measure_ceilings(device_name, dtype_name);
-
-  const RuntimeInfo info = runtime_info();
-  manifest["eidetic_version"] = info.version;
-  manifest["git_commit"] = info.git_commit;
-  manifest["torch_version"] = info.torch_version;
-  manifest["cuda_version"] = info.cuda_runtime;
-  manifest["device"] = device.is_cuda() ? info.device_name : "cpu";
-  manifest["dtype"] = dtype_name;
+  // The manifest exists from the start (a lab's corpus and training come before any record), so
+  // a run killed at any point can be resumed; it is completed once the model is open.
   manifest["config"] = config;
   manifest["config_hash"] = hash;
   manifest["seed"] = config["seed"];
   manifest["status"] = "running";
   manifest["finished_at"] = nullptr;
   write_json_atomic(manifest_path, manifest);
+  try {
 
-  auto attack = attacks::find_attack(attack_config["name"]).make(ctx);
-  ResultStore store(results_path);
-  if (store.repaired_bytes() > 0)
-    err << "resume: cut a torn last line (" << store.repaired_bytes() << " bytes) from " << results_path.string() << "\n";
-  const int64_t total = attack->item_count();
-  std::vector<int64_t> pending;
-  for (int64_t i = 0; i < total; ++i)
-    if (!store.done().count(i)) pending.push_back(i);
-  if (options.resume && !options.quiet)
-    err << "resume: " << (total - static_cast<int64_t>(pending.size())) << " of " << total << " items already done\n";
+    attacks::Profile profile;
+    auto t0 = Clock::now();
+    const std::string device_name = config["model"]["device"] == "auto" ? (at::hasCUDA() ? "cuda" : "cpu")
+                                                                        : config["model"]["device"].get<std::string>();
+    const at::Device device = models::parse_device(device_name);
+    const std::string dtype_name = config["model"]["dtype"] == "auto" ? (device.is_cuda() ? "bf16" : "fp32")
+                                                                      : config["model"]["dtype"].get<std::string>();
+    std::string model_path = config["model"]["path"];
+    json attack_config = config.contains("attack") ? config["attack"] : json();
+    if (config.contains("lab")) {
+      profile.add("load", std::chrono::duration<double>(Clock::now() - t0).count());
+      const LabPrepared lab = prepare_lab(config, dir, device_name, err, options.quiet, profile);
+      model_path = lab.model_dir.string();
+      attack_config = lab.attack;
+      t0 = Clock::now();
+    }
+    const bool is_file = std::filesystem::exists(model_path);
+    const models::Model model = is_file ? models::load_model(model_path, device, models::parse_dtype(dtype_name))
+                                        : models::random_model(models::preset_config(model_path), device,
+                                                               models::parse_dtype(dtype_name), config["seed"].get<uint64_t>());
+    std::unique_ptr<tok::Tokenizer> tokenizer;
+    if (config["model"].contains("tokenizer")) {
+      tokenizer = tokenizer_for_model(model_path, std::filesystem::path(config["model"]["tokenizer"].get<std::string>()),
+                                      model.config().vocab_size);
+    } else if (is_file) {
+      try {
+        tokenizer = tokenizer_for_model(model_path, std::nullopt, model.config().vocab_size);
+      } catch (const Error&) {
+        // No tokenizer beside the model: attacks that need text say so themselves.
+      }
+    }
+    models::EngineOptions eo;
+    const auto& ec = config["engine"];
+    if (ec["batch_size"].is_number_integer()) eo.batch_size = ec["batch_size"].get<int64_t>();
+    eo.max_batch_size = ec["max_batch_size"].get<int64_t>();
+    eo.cuda_graphs = ec["cuda_graphs"].get<bool>();
+    models::Engine engine(model, eo);
+    profile.add("load", std::chrono::duration<double>(Clock::now() - t0).count());
 
-  Progress progress(err, total, stderr_is_terminal(), options.quiet);
-  const int64_t per_batch = std::max<int64_t>(1, attack->batch_items());
-  progress.update(total - static_cast<int64_t>(pending.size()), 0);
-  for (size_t start = 0; start < pending.size(); start += static_cast<size_t>(per_batch)) {
-    const size_t end = std::min(pending.size(), start + static_cast<size_t>(per_batch));
-    const std::vector<int64_t> items(pending.begin() + static_cast<std::ptrdiff_t>(start),
-                                     pending.begin() + static_cast<std::ptrdiff_t>(end));
-    const auto records = attack->run_batch(items);
-    t0 = Clock::now();
-    store.append(records);
-    profile.add("write", std::chrono::duration<double>(Clock::now() - t0).count());
-    progress.update(total - static_cast<int64_t>(pending.size() - end), profile.generated_tokens);
+    attacks::Context ctx;
+    ctx.config = config;
+    ctx.config["attack"] = attack_config;
+    ctx.config["_vocab_size"] = model.config().vocab_size;
+    ctx.model = const_cast<models::Model*>(&model);
+    ctx.engine = &engine;
+    ctx.tokenizer = tokenizer.get();
+    ctx.profile = &profile;
+    ctx.seed = config["seed"].get<uint64_t>();
+    ctx.run_dir = dir.string();
+    if (config["profile"]["measure_ceilings"].get<bool>()) ctx.ceilings = models::measure_ceilings(device_name, dtype_name);
+
+    const RuntimeInfo info = runtime_info();
+    manifest["eidetic_version"] = info.version;
+    manifest["git_commit"] = info.git_commit;
+    manifest["torch_version"] = info.torch_version;
+    manifest["cuda_version"] = info.cuda_runtime;
+    manifest["device"] = device.is_cuda() ? info.device_name : "cpu";
+    manifest["dtype"] = dtype_name;
+    manifest["config"] = config;
+    manifest["config_hash"] = hash;
+    manifest["seed"] = config["seed"];
+    manifest["status"] = "running";
+    manifest["finished_at"] = nullptr;
+    write_json_atomic(manifest_path, manifest);
+
+    auto attack = attacks::find_attack(attack_config["name"]).make(ctx);
+    ResultStore store(results_path);
+    if (store.repaired_bytes() > 0)
+      err << "resume: cut a torn last line (" << store.repaired_bytes() << " bytes) from " << results_path.string() << "\n";
+    const int64_t total = attack->item_count();
+    std::vector<int64_t> pending;
+    for (int64_t i = 0; i < total; ++i)
+      if (!store.done().count(i)) pending.push_back(i);
+    if (options.resume && !options.quiet)
+      err << "resume: " << (total - static_cast<int64_t>(pending.size())) << " of " << total << " items already done\n";
+
+    Progress progress(err, total, stderr_is_terminal(), options.quiet);
+    const int64_t per_batch = std::max<int64_t>(1, attack->batch_items());
+    progress.update(total - static_cast<int64_t>(pending.size()), 0);
+    for (size_t start = 0; start < pending.size(); start += static_cast<size_t>(per_batch)) {
+      const size_t end = std::min(pending.size(), start + static_cast<size_t>(per_batch));
+      const std::vector<int64_t> items(pending.begin() + static_cast<std::ptrdiff_t>(start),
+                                       pending.begin() + static_cast<std::ptrdiff_t>(end));
+      const auto records = attack->run_batch(items);
+      crash_point("batch");
+      t0 = Clock::now();
+      store.append(records);
+      profile.add("write", std::chrono::duration<double>(Clock::now() - t0).count());
+      progress.update(total - static_cast<int64_t>(pending.size() - end), profile.generated_tokens);
+    }
+    progress.finish();
+    crash_point("records");
+
+    // Aggregates over every record, the ones from before a resume included.
+    json metrics = attack->summarize(store.read_all());
+    metrics["run"]["name"] = config["name"];
+    metrics["run"]["model"] = model_path;
+    metrics["run"]["attack"] = attack_config["name"];
+    const double wall = std::chrono::duration<double>(Clock::now() - wall0).count();
+    const double gen_s = profile.seconds["prefill"] + profile.seconds["decode"];
+    json phases = json::object();
+    for (const char* p : {"load", "train", "tokenize", "prefill", "decode", "score", "match", "write"})
+      if (profile.seconds.count(p) || std::string(p) != "train") phases[p] = profile.seconds[p];
+    metrics["profile"] = {
+        {"phases", phases},
+        {"wall_seconds", wall},
+        {"generated_tokens", profile.generated_tokens},
+        {"scored_tokens", profile.scored_tokens},
+        {"tokens_per_s", gen_s > 0 ? static_cast<double>(profile.generated_tokens) / gen_s : 0.0},
+        {"sequences_per_s", wall > 0 ? static_cast<double>(profile.sequences) / wall : 0.0},
+        {"peak_gpu_memory_bytes", peak_gpu_bytes(device)},
+        {"roofline_floor_seconds", profile.floor_seconds},
+        {"roofline_percent", gen_s > 0 ? 100.0 * profile.floor_seconds / (gen_s + profile.seconds["score"]) : 0.0},
+        {"copy_bytes_per_s", ctx.ceilings.bytes_per_second},
+        {"matmul_flops_per_s", ctx.ceilings.flops_per_second},
+        {"device", manifest["device"]},
+        {"resumed", options.resume}};
+    write_json_atomic(dir / "metrics.json", metrics);
+    std::string csv = "name,value,ci_low,ci_high,n\n";
+    for (const auto& m : metrics["metrics"]) {
+      auto num = [&](const char* k) { return m.contains(k) && !m[k].is_null() ? fmt::format("{}", m[k].get<double>()) : std::string(); };
+      csv += csv_escape(m["name"].get<std::string>()) + "," + num("value") + "," + num("ci_low") + "," + num("ci_high") + "," +
+             (m.contains("n") ? std::to_string(m["n"].get<int64_t>()) : std::string()) + "\n";
+    }
+    write_file_atomic(dir / "metrics.csv", csv);
+    crash_point("report");
+    manifest["status"] = "complete";
+    manifest["finished_at"] = now_iso8601();
+    write_json_atomic(manifest_path, manifest);
+    write_reports(dir);
+    return dir;
+  } catch (const std::exception& e) {
+    // A run that stops on an error says so in its manifest (a kill leaves "running", which
+    // --resume continues); the records already written stay valid for a --resume.
+    manifest["status"] = "failed";
+    manifest["error"] = e.what();
+    manifest["finished_at"] = now_iso8601();
+    try {
+      write_json_atomic(manifest_path, manifest);
+    } catch (const std::exception&) {
+      // The original error is the one to report.
+    }
+    throw;
   }
-  progress.finish();
-
-  // Aggregates over every record, the ones from before a resume included.
-  json metrics = attack->summarize(store.read_all());
-  metrics["run"]["name"] = config["name"];
-  metrics["run"]["model"] = model_path;
-  metrics["run"]["attack"] = attack_config["name"];
-  const double wall = std::chrono::duration<double>(Clock::now() - wall0).count();
-  const double gen_s = profile.seconds["prefill"] + profile.seconds["decode"];
-  json phases = json::object();
-  for (const char* p : {"load", "train", "tokenize", "prefill", "decode", "score", "match", "write"})
-    if (profile.seconds.count(p) || std::string(p) != "train") phases[p] = profile.seconds[p];
-  metrics["profile"] = {
-      {"phases", phases},
-      {"wall_seconds", wall},
-      {"generated_tokens", profile.generated_tokens},
-      {"scored_tokens", profile.scored_tokens},
-      {"tokens_per_s", gen_s > 0 ? static_cast<double>(profile.generated_tokens) / gen_s : 0.0},
-      {"sequences_per_s", wall > 0 ? static_cast<double>(profile.sequences) / wall : 0.0},
-      {"peak_gpu_memory_bytes", peak_gpu_bytes(device)},
-      {"roofline_floor_seconds", profile.floor_seconds},
-      {"roofline_percent", gen_s > 0 ? 100.0 * profile.floor_seconds / (gen_s + profile.seconds["score"]) : 0.0},
-      {"copy_bytes_per_s", ctx.ceilings.bytes_per_second},
-      {"matmul_flops_per_s", ctx.ceilings.flops_per_second},
-      {"device", manifest["device"]},
-      {"resumed", options.resume}};
-  write_json_atomic(dir / "metrics.json", metrics);
-  std::string csv = "name,value,ci_low,ci_high,n\n";
-  for (const auto& m : metrics["metrics"]) {
-    auto num = [&](const char* k) { return m.contains(k) && !m[k].is_null() ? fmt::format("{}", m[k].get<double>()) : std::string(); };
-    csv += csv_escape(m["name"].get<std::string>()) + "," + num("value") + "," + num("ci_low") + "," + num("ci_high") + "," +
-           (m.contains("n") ? std::to_string(m["n"].get<int64_t>()) : std::string()) + "\n";
-  }
-  write_text_atomic(dir / "metrics.csv", csv);
-  manifest["status"] = "complete";
-  manifest["finished_at"] = now_iso8601();
-  write_json_atomic(manifest_path, manifest);
-  write_reports(dir);
-  return dir;
 }
 
 }  // namespace eidetic::harness

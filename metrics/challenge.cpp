@@ -7,6 +7,7 @@
 #include <sstream>
 #include <algorithm>
 
+#include "common/atomic_file.h"
 #include "common/error.h"
 
 namespace eidetic::metrics {
@@ -236,27 +237,19 @@ std::vector<ChallengeGuess> read_guesses_csv(const std::filesystem::path& csv) {
 }
 
 void write_guesses_csv(const std::filesystem::path& csv, const std::vector<ChallengeGuess>& guesses) {
-  const std::string tmp = csv.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error(tmp + ": cannot open for writing");
-    out << "Example ID,Suffix Guess\n";
-    std::string row;
-    for (const ChallengeGuess& g : guesses) {
-      row = std::to_string(g.example) + ",\"[";
-      for (size_t i = 0; i < g.suffix.size(); ++i) {
-        if (i) row += ',';
-        row += std::to_string(g.suffix[i]);
-      }
-      row += "]\"\n";
-      out << row;
+  AtomicFile out(csv);
+  out.write("Example ID,Suffix Guess\n");
+  std::string row;
+  for (const ChallengeGuess& g : guesses) {
+    row = std::to_string(g.example) + ",\"[";
+    for (size_t i = 0; i < g.suffix.size(); ++i) {
+      if (i) row += ',';
+      row += std::to_string(g.suffix[i]);
     }
-    out.flush();
-    if (!out) throw Error(tmp + ": write failed");
+    row += "]\"\n";
+    out.write(row);
   }
-  std::error_code ec;
-  std::filesystem::rename(tmp, csv, ec);
-  if (ec) throw Error(csv.string() + ": cannot move " + tmp + " into place: " + ec.message());
+  out.commit();
 }
 
 }  // namespace eidetic::metrics

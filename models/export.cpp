@@ -7,6 +7,7 @@
 
 #include <fstream>
 
+#include "common/atomic_file.h"
 #include "common/error.h"
 #include "models/model.h"
 #include "models/safetensors.h"
@@ -163,23 +164,11 @@ void save_hf_model(const Model& model, const std::filesystem::path& dir, const s
   nlohmann::json config = nlohmann::json::parse(to_hf_config_json(model.config()));
   config["torch_dtype"] = "float32";
   config["dtype"] = "float32";  // the key's newer name
-  auto write_text = [&](const std::filesystem::path& file, const std::string& text) {
-    const auto tmp = std::filesystem::path(file.string() + ".tmp");
-    {
-      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-      out << text;
-      out.flush();
-      if (!out) throw Error(tmp.string() + ": write failed");
-    }
-    std::filesystem::rename(tmp, file, ec);
-    if (ec) throw Error(file.string() + ": cannot rename the written file into place (" + ec.message() + ")");
-  };
-
   std::map<std::string, at::Tensor> tensors;
   for (const auto& [name, t] : model.hf_state_dict()) tensors[name] = t.to(at::kCPU, at::kFloat);
   write_safetensors(dir / "model.safetensors", tensors, {{"format", "pt"}});
-  write_text(dir / "config.json", config.dump(2) + "\n");
-  if (!tokenizer_json.empty()) write_text(dir / "tokenizer.json", tokenizer_json);
+  write_file_atomic(dir / "config.json", config.dump(2) + "\n");
+  if (!tokenizer_json.empty()) write_file_atomic(dir / "tokenizer.json", tokenizer_json);
 }
 
 }  // namespace eidetic::models

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "common/atomic_file.h"
 #include "common/error.h"
 
 namespace eidetic::models {
@@ -208,21 +209,14 @@ void write_safetensors(const std::filesystem::path& file,
   }
   std::string h = header.dump();
   while ((h.size() + 8) % 8 != 0) h.push_back(' ');  // align the data to 8 bytes
-  const auto tmp = file.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error(tmp + ": cannot open for writing");
-    uint64_t len = h.size();
-    uint8_t le[8];
-    for (int i = 0; i < 8; ++i) le[i] = static_cast<uint8_t>(len >> (8 * i));
-    out.write(reinterpret_cast<const char*>(le), 8);
-    out.write(h.data(), static_cast<std::streamsize>(h.size()));
-    for (const auto& c : data)
-      out.write(static_cast<const char*>(c.const_data_ptr()),
-                static_cast<std::streamsize>(c.numel() * c.element_size()));
-    if (!out) throw Error(tmp + ": write failed");
-  }
-  std::filesystem::rename(tmp, file);
+  AtomicFile out(file);  // a checkpoint is never torn: the old one or the new one
+  uint64_t len = h.size();
+  uint8_t le[8];
+  for (int i = 0; i < 8; ++i) le[i] = static_cast<uint8_t>(len >> (8 * i));
+  out.write(le, 8);
+  out.write(h);
+  for (const auto& c : data) out.write(c.const_data_ptr(), static_cast<size_t>(c.numel() * c.element_size()));
+  out.commit();
 }
 
 }  // namespace eidetic::models

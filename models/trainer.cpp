@@ -10,7 +10,10 @@
 #include <cmath>
 #include <numbers>
 #include <numeric>
+#include <iomanip>
+#include <sstream>
 
+#include "common/crash_point.h"
 #include "common/error.h"
 #include "kernels/rng.h"
 #include "models/presets.h"
@@ -201,7 +204,8 @@ TrainResult train_model(Model& model, const std::vector<int64_t>& stream, const 
   const std::filesystem::path state_file = o.checkpoint_dir.empty() ? std::filesystem::path() : o.checkpoint_dir / kStateFile;
 
   TrainResult result;
-  int64_t start_step = 0;
+  int64_t start_step = 0, resumed_losses = 0;
+  at::Tensor resumed_loss_sum;
   if (!state_file.empty() && std::filesystem::exists(state_file)) {
     const TensorSet saved = read_safetensors(state_file);
     for (const auto& [key, value] : identity) {
@@ -227,8 +231,23 @@ TrainResult train_model(Model& model, const std::vector<int64_t>& stream, const 
       state_step[i].fill_(static_cast<double>(start_step));
     }
     result.resumed_from = start_step;
+    // The loss reports so far, and the loss summed since the last one, so that the resumed
+    // run reports the same curve as an uninterrupted one.
+    if (const auto it = saved.metadata.find("loss_curve"); it != saved.metadata.end()) {
+      std::istringstream in(it->second);
+      int64_t at_step;
+      double value;
+      char sep;
+      while (in >> at_step >> sep >> value) result.loss_curve.emplace_back(at_step, value);
+      if (!result.loss_curve.empty()) result.final_loss = result.loss_curve.back().second;
+    }
+    if (const auto it = saved.metadata.find("losses"); it != saved.metadata.end()) resumed_losses = std::stoll(it->second);
+    if (const auto it = saved.tensors.find("loss_sum"); it != saved.tensors.end()) resumed_loss_sum = it->second.clone();
   }
 
+  at::Tensor loss_sum = at::zeros({}, at::TensorOptions().device(device).dtype(at::kFloat));
+  int64_t losses = resumed_losses;
+  if (resumed_loss_sum.defined()) loss_sum.copy_(resumed_loss_sum.reshape({}));
   auto save_checkpoint = [&](int64_t step) {
     std::error_code ec;
     std::filesystem::create_directories(o.checkpoint_dir, ec);
@@ -240,9 +259,15 @@ TrainResult train_model(Model& model, const std::vector<int64_t>& stream, const 
       tensors["exp_avg." + n] = exp_avg[i];
       tensors["exp_avg_sq." + n] = exp_avg_sq[i];
     }
+    tensors["loss_sum"] = loss_sum.detach().cpu().reshape({1});
     auto meta = identity;
     meta["step"] = std::to_string(step);
     meta["steps"] = std::to_string(o.steps);
+    meta["losses"] = std::to_string(losses);
+    std::ostringstream curve;  // "STEP:LOSS " pairs, each loss with every digit a double needs
+    curve << std::setprecision(17);
+    for (const auto& [at_step, value] : result.loss_curve) curve << at_step << ':' << value << ' ';
+    meta["loss_curve"] = curve.str();
     write_safetensors(state_file, tensors, meta);  // atomic: temporary file renamed into place
   };
 
@@ -262,8 +287,6 @@ TrainResult train_model(Model& model, const std::vector<int64_t>& stream, const 
   int64_t* host = host_batch.data_ptr<int64_t>();
   std::vector<int64_t> order;
   int64_t order_epoch = -1;
-  at::Tensor loss_sum = at::zeros({}, at::TensorOptions().device(device).dtype(at::kFloat));
-  int64_t losses = 0;
   double lr = 0;
   const auto t_train = clock::now();
 
@@ -314,8 +337,6 @@ TrainResult train_model(Model& model, const std::vector<int64_t>& stream, const 
     }
 
     const int64_t done = step + 1;
-    if (!state_file.empty() && ((o.checkpoint_every > 0 && done % o.checkpoint_every == 0) || done == o.steps))
-      save_checkpoint(done);
     if ((o.log_every > 0 && done % o.log_every == 0) || done == o.steps) {
       const double mean = loss_sum.item<double>() / static_cast<double>(losses);
       if (!std::isfinite(mean))
@@ -332,6 +353,10 @@ TrainResult train_model(Model& model, const std::vector<int64_t>& stream, const 
         progress(TrainProgress{done, o.steps, mean, lr, train_s > 0 ? tokens / train_s : 0.0, elapsed});
       }
     }
+    // After the report, so that the checkpoint holds the loss curve up to this step.
+    if (!state_file.empty() && ((o.checkpoint_every > 0 && done % o.checkpoint_every == 0) || done == o.steps))
+      save_checkpoint(done);
+    crash_point("train-step");
   }
 
   result.steps_done = std::max(start_step, o.steps);

@@ -68,10 +68,11 @@ struct TrainResult {
 // chunks do not divide evenly. Steps run through as many epochs as needed.
 //
 // Progress is reported after every log_every steps and after the last one. With a
-// checkpoint_dir, a checkpoint (weights, AdamW moments, step) is written atomically every
-// checkpoint_every steps and at the end, before that step's report; if the folder already holds
-// one, training resumes from it (the caller's weights are replaced) and ends with the same
-// weights as an uninterrupted run (bitwise on the CPU, with the same thread count). Resuming
+// checkpoint_dir, a checkpoint (weights, AdamW moments, step, the loss reports so far and the
+// loss summed since the last one) is written atomically every checkpoint_every steps and at the
+// end, after that step's report; if the folder already holds one, training resumes from it (the
+// caller's weights are replaced) and ends with the same weights and the same loss curve as an
+// uninterrupted run (bitwise on the CPU, with the same thread count). Resuming
 // checks that seed, batch size, sequence length, stream and architecture match; `steps` may
 // differ (the schedule then follows the new total). After training the weights no longer
 // require gradients, so the model serves inference as any other.

@@ -2,19 +2,24 @@
 // directory out). The target is a hand-set model: a Llama whose layers add nothing, so the
 // next token depends only on the current one, through a table we choose: lowercase letters
 // follow the alphabet ('a' -> 'b' ... 'z' -> 'a'), and the digits of one planted secret follow
-// each other ('4' -> '8' -> '0'); everything else goes to 'a'. Its tokenizer is byte-level
-// BPE with no merges (one token per byte, id = byte value). Sequences that follow the table
-// are "memorized" (log-probability ~ 0); any other is not. Each test fails when its attack
-// computes the wrong thing.
+// each other ('4' -> '8' -> '0'); an uppercase letter is followed by any uppercase letter,
+// uniformly; everything else goes to 'a'. Its tokenizer is byte-level BPE with no merges (one
+// token per byte, id = byte value). Sequences that follow the table are "memorized"
+// (log-probability ~ 0); any other is not. A second, "soft" model of the same shape gives the
+// table's next token a logit of 2 (and every other token 0), so that scores take known values
+// between the extremes, computed in the tests from that distribution. Each test fails when its
+// attack computes the wrong thing.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <random>
 
 #include "corpus/npy.h"
 #include "harness/run.h"
+#include "metrics/text_metrics.h"
 #include "models/config.h"
 #include "models/safetensors.h"
 
@@ -66,7 +71,34 @@ class AttacksTest : public ::testing::Test {
   static void SetUpTestSuite() {
     root_ = fs::temp_directory_path() / ("eidetic-attacks-" + std::to_string(::getpid()));
     fs::remove_all(root_);
-    const fs::path model = root_ / "model";
+    // The chain model: logit 5 x sqrt(V) = 80 for the table's next token (for each uppercase
+    // letter after an uppercase one), 0 for every other.
+    at::Tensor head = at::zeros({V, V});
+    for (int64_t i = 0; i < V; ++i) {
+      if (i >= 'A' && i <= 'Z') {
+        for (int64_t j = 'A'; j <= 'Z'; ++j) head[j][i] = 5.0;
+      } else {
+        head[next_token(i)][i] = 5.0;
+      }
+    }
+    write_model(root_ / "model", head);
+    // The soft models: logit kSoftLogit (or kSoftRefLogit) for the table's next token.
+    write_model(root_ / "soft", soft_head(kSoftLogit));
+    write_model(root_ / "soft-ref", soft_head(kSoftRefLogit));
+  }
+
+  // The hidden state reaching the head is the one-hot embedding of the current token through
+  // the final RMSNorm: 1 / sqrt(1/V + eps) in the token's coordinate, 0 elsewhere.
+  static double norm_scale() { return 1.0 / std::sqrt(1.0 / static_cast<double>(V) + kNormEps); }
+
+  static at::Tensor soft_head(double logit) {
+    at::Tensor head = at::zeros({V, V}, at::kDouble);
+    for (int64_t i = 0; i < V; ++i) head[next_token(i)][i] = logit / norm_scale();
+    return head.to(at::kFloat);
+  }
+
+  // A Llama whose layers add nothing (zero projections): logits = head[:, token] x norm_scale().
+  static void write_model(const fs::path& model, const at::Tensor& head) {
     fs::create_directories(model);
     models::ModelConfig c;
     c.family = models::Family::llama;
@@ -78,6 +110,7 @@ class AttacksTest : public ::testing::Test {
     c.intermediate_size = 16;
     c.max_positions = 512;
     c.norm = models::Norm::rms_norm;
+    c.norm_eps = kNormEps;
     c.activation = models::Activation::silu;
     c.gated_mlp = true;
     c.qkv_bias = c.out_bias = c.mlp_bias = false;
@@ -96,8 +129,6 @@ class AttacksTest : public ::testing::Test {
     t[p + "mlp.up_proj.weight"] = at::zeros({16, V});
     t[p + "mlp.down_proj.weight"] = at::zeros({V, 16});
     t["model.norm.weight"] = at::ones({V});
-    at::Tensor head = at::zeros({V, V});
-    for (int64_t i = 0; i < V; ++i) head[next_token(i)][i] = 5.0;  // logit 5 x sqrt(V) = 80
     t["lm_head.weight"] = head;
     models::write_safetensors(model / "model.safetensors", t);
     json vocab = json::object();
@@ -119,10 +150,11 @@ class AttacksTest : public ::testing::Test {
     corpus::write_npy_i64(root_ / name, flat.data(), {static_cast<int64_t>(rows.size()), static_cast<int64_t>(rows[0].size())});
   }
 
-  // Runs `attack_yaml` (the `attack:` section) and returns metrics.json.
-  static json run(const std::string& name, const std::string& attack_yaml) {
+  // Runs `attack_yaml` (the `attack:` section) against `model` (a folder under the test's root)
+  // and returns metrics.json.
+  static json run(const std::string& name, const std::string& attack_yaml, const std::string& model = "model") {
     const fs::path cfg = root_ / (name + ".yaml");
-    std::ofstream(cfg) << "seed: 11\nmodel:\n  path: " << (root_ / "model").string() << "\n  device: cpu\n"
+    std::ofstream(cfg) << "seed: 11\nmodel:\n  path: " << (root_ / model).string() << "\n  device: cpu\n"
                        << "engine:\n  batch_size: 8\nprofile:\n  measure_ceilings: false\nattack:\n"
                        << attack_yaml;
     harness::RunOptions o;
@@ -133,6 +165,18 @@ class AttacksTest : public ::testing::Test {
     const fs::path dir = harness::execute_run(o, err);
     std::ifstream in(dir / "metrics.json");
     return json::parse(in);
+  }
+
+  // The records of run `name`, by id.
+  static std::map<int64_t, json> records(const std::string& name) {
+    std::ifstream in(root_ / ("run-" + name) / "results.jsonl");
+    std::map<int64_t, json> out;
+    for (std::string line; std::getline(in, line);)
+      if (!line.empty()) {
+        json r = json::parse(line);
+        out[r.at("id").get<int64_t>()] = r;
+      }
+    return out;
   }
 
   static double metric(const json& m, const std::string& name) {
@@ -153,6 +197,7 @@ class AttacksTest : public ::testing::Test {
     return s;
   }
 
+  static constexpr double kNormEps = 1e-6, kSoftLogit = 2.0, kSoftRefLogit = 1.0;
   static inline fs::path root_;
 };
 
@@ -308,6 +353,261 @@ TEST_F(AttacksTest, SampleAndRankChecksSamplesAgainstTheCorpus) {
   EXPECT_DOUBLE_EQ(metric(m, "precision_at_5_perplexity"), 1.0);
   const json none = run("sar-none", base + "  corpus: [" + (root_ / "other.txt").string() + "]\n");
   EXPECT_DOUBLE_EQ(metric(none, "memorized_sample_rate"), 0.0);
+}
+
+// Suffixes at known edit distances from what the model says: k substitutions (0..3 of 12
+// tokens) and a shift (one token dropped, one appended: Levenshtein 2, though nearly every
+// position differs). Each record's normalized distance must be that value over 12, and the
+// approximate rate counts exactly the items at <= 0.1 (k = 0 and k = 1).
+TEST_F(AttacksTest, DiscoverableEditDistancesTakeTheirKnownValues) {
+  std::vector<std::vector<int64_t>> prefix, suffix;
+  std::vector<double> want;
+  for (int i = 0; i < 10; ++i) {
+    const auto p = chain('a' + i, 6);
+    auto s = chain(next_token(p.back()), 12);  // what the model will say
+    const int k = i % 5;
+    if (k < 4) {
+      for (int j = 0; j < k; ++j) s[static_cast<size_t>(3 * j + 1)] = 'X';  // never on the lowercase chain
+      want.push_back(k / 12.0);
+    } else {
+      s.erase(s.begin() + 5);
+      s.push_back('X');
+      want.push_back(2 / 12.0);
+    }
+    prefix.push_back(p);
+    suffix.push_back(s);
+  }
+  save("e_prefix.npy", prefix);
+  save("e_suffix.npy", suffix);
+  const json m = run("edit", "  name: discoverable\n  prefix: " + (root_ / "e_prefix.npy").string() + "\n  suffix: " +
+                                 (root_ / "e_suffix.npy").string() + "\n");
+  const auto recs = records("edit");
+  ASSERT_EQ(recs.size(), 10u);
+  for (const auto& [id, r] : recs) {
+    // Ratios of small integers: computed in double, equal to the last bit.
+    EXPECT_DOUBLE_EQ(r.at("edit_distance").get<double>(), want[static_cast<size_t>(id)]) << "item " << id;
+    EXPECT_EQ(r.at("exact").get<bool>(), id % 5 == 0) << "item " << id;
+  }
+  EXPECT_DOUBLE_EQ(metric(m, "exact_extraction_rate"), 0.2);
+  EXPECT_DOUBLE_EQ(metric(m, "approx_rate_edit"), 0.4);
+}
+
+// Rows whose continuation follows the model for part of its 32 tokens: all of them, the first
+// 20, every other one, or none. The score counts positions (not a prefix, not a flag), so the
+// rows score 32/32, 20/32, 16/32 and 0/32, and only the first is memorized.
+TEST_F(AttacksTest, PythiaScoresCountReproducedPositions) {
+  const fs::path prefix = root_ / "pile-partial";
+  const std::vector<double> want = {1.0, 20.0 / 32, 16.0 / 32, 0.0};
+  std::vector<std::vector<int32_t>> rows;
+  for (int r = 0; r < 4; ++r) {
+    std::vector<int64_t> s = chain('a' + 3 * r, 64);  // positions 32..63: what the model will say
+    for (int j = 32; j < 64; ++j) {
+      const int i = j - 32;
+      const bool keep = r == 0 || (r == 1 && i < 20) || (r == 2 && i % 2 == 0);
+      if (!keep) s[static_cast<size_t>(j)] = 'Q';  // never on the lowercase chain
+    }
+    rows.emplace_back(s.begin(), s.end());
+  }
+  {
+    std::ofstream bin(prefix.string() + ".bin", std::ios::binary);
+    for (const auto& r : rows) bin.write(reinterpret_cast<const char*>(r.data()), static_cast<std::streamsize>(r.size() * 4));
+    std::ofstream idx(prefix.string() + ".idx", std::ios::binary);
+    idx.write("MMIDIDX\x00\x00", 9);
+    const uint64_t version = 1, len = rows.size(), docs = rows.size() + 1;
+    const uint8_t code = 4;  // int32
+    idx.write(reinterpret_cast<const char*>(&version), 8);
+    idx.write(reinterpret_cast<const char*>(&code), 1);
+    idx.write(reinterpret_cast<const char*>(&len), 8);
+    idx.write(reinterpret_cast<const char*>(&docs), 8);
+    for (const auto& r : rows) {
+      const int32_t n = static_cast<int32_t>(r.size());
+      idx.write(reinterpret_cast<const char*>(&n), 4);
+    }
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const int64_t ptr = static_cast<int64_t>(i * 64 * 4);
+      idx.write(reinterpret_cast<const char*>(&ptr), 8);
+    }
+    for (uint64_t i = 0; i < docs; ++i) {
+      const int64_t d = static_cast<int64_t>(i);
+      idx.write(reinterpret_cast<const char*>(&d), 8);
+    }
+  }
+  const json m = run("pythia-partial", "  name: pythia-memorization\n  dataset: " + prefix.string() + "\n  rows: 0\n");
+  const auto recs = records("pythia-partial");
+  ASSERT_EQ(recs.size(), 4u);
+  for (const auto& [id, r] : recs) {
+    EXPECT_DOUBLE_EQ(r.at("score").get<double>(), want[static_cast<size_t>(id)]) << "row " << id;
+    EXPECT_EQ(r.at("memorized").get<bool>(), id == 0) << "row " << id;
+  }
+  EXPECT_DOUBLE_EQ(metric(m, "mean_memorization_score"), (32 + 20 + 16 + 0) / 128.0);
+  EXPECT_DOUBLE_EQ(metric(m, "memorized_fraction"), 0.25);
+}
+
+// Samples continue 5-10 token prompts drawn from two documents: the alphabet (the model
+// continues it deterministically, log-perplexity ~0, and the training corpus holds it) and
+// the uppercase alphabet (the model continues with uniformly random uppercase letters,
+// log-perplexity ln 26, never in the corpus). So a sample is memorized exactly when its prompt
+// ends in a lowercase letter, which the test reads off the prompt, and the perplexity, zlib
+// and window signals must rank every memorized sample first: precision@k = min(k, m) / k for
+// every k. The lowercase signal cannot score memorized samples (their lowercased text is the
+// same, perplexity 0) and ranks only the others: precision 0 at every k.
+TEST_F(AttacksTest, SampleAndRankRanksMemorizedSamplesFirst) {
+  std::string alphabet, upper;
+  for (int r = 0; r < 2; ++r)
+    for (char c = 'a'; c <= 'z'; ++c) alphabet += c, upper += static_cast<char>(c - 'a' + 'A');
+  std::ofstream(root_ / "prompts-lower.txt") << alphabet;
+  std::ofstream(root_ / "prompts-upper.txt") << upper;
+  std::ofstream(root_ / "train-alphabet.txt") << [&] {
+    std::string s;
+    for (int i = 0; i < 20; ++i) s += alphabet;
+    return s;
+  }();
+  const int64_t n = 16;
+  std::string precision_at = "[";
+  for (int64_t k = 1; k <= n; ++k) precision_at += std::to_string(k) + (k < n ? ", " : "]");
+  // dedup_threshold 1.0: no sample is dropped as a near-duplicate (Jaccard never exceeds 1), so
+  // precision@k reads the ranking alone.
+  const json m = run("sar-rank", "  name: sample-and-rank\n  samples: 16\n  length: 16\n  strategy: corpus-prompts\n"
+                                 "  prompt_files: [" + (root_ / "prompts-lower.txt").string() + ", " +
+                                     (root_ / "prompts-upper.txt").string() + "]\n  corpus: [" +
+                                     (root_ / "train-alphabet.txt").string() + "]\n  ngram: 8\n  window: 4\n"
+                                     "  dedup_threshold: 1.0\n  precision_at: " + precision_at + "\n");
+  const auto recs = records("sar-rank");
+  ASSERT_EQ(recs.size(), static_cast<size_t>(n));
+  int64_t memorized = 0;
+  for (const auto& [id, r] : recs) {
+    const int64_t last = r.at("prompt").back().get<int64_t>();
+    const bool lower = last >= 'a' && last <= 'z';
+    EXPECT_EQ(r.at("memorized").get<bool>(), lower) << "sample " << id << ": " << r.at("text");
+    // Log-probabilities of a log-softmax over logits 80 and 0 in fp32: the chain token's is
+    // -log(1 + 255 e^-80) (0 in fp32); an uppercase letter's is -log(26) up to a few ulp of the
+    // log-sum-exp (~1e-6); 1e-4 leaves room for any summation order.
+    EXPECT_NEAR(r.at("nll").get<double>(), lower ? 0.0 : std::log(26.0), 1e-4) << "sample " << id;
+    memorized += lower;
+  }
+  ASSERT_GE(memorized, 3) << "the seed must give both kinds of prompt";
+  ASSERT_LE(memorized, n - 3) << "the seed must give both kinds of prompt";
+  EXPECT_DOUBLE_EQ(metric(m, "memorized_sample_rate"), static_cast<double>(memorized) / n);
+  for (int64_t k = 1; k <= n; ++k) {
+    const double want = static_cast<double>(std::min(k, memorized)) / static_cast<double>(k);
+    for (const char* signal : {"perplexity", "zlib", "window"})
+      EXPECT_DOUBLE_EQ(metric(m, "precision_at_" + std::to_string(k) + "_" + signal), want) << signal << " k=" << k;
+    EXPECT_DOUBLE_EQ(metric(m, "precision_at_" + std::to_string(k) + "_lowercase"), 0.0) << "k=" << k;
+  }
+}
+
+// Membership scores on the soft model, whose next-token distribution is known in closed form:
+// after token s, the table's next token has logit L and the other 255 have 0, so
+//   log p(next) = L - log(e^L + 255),  log p(other) = -log(e^L + 255),
+// and every position has the same mean mu and standard deviation sigma of log p. The test
+// computes each sequence's loss, min-k% (k = 0.2), min-k%++, zlib, lowercase and reference
+// (against the soft model with L = 1) scores from that and requires the run's records to equal
+// them, and each AUC to equal the fraction of correctly ordered pairs. Members
+// follow the table at more positions than non-members on average, with overlap, so no AUC is 0
+// or 1.
+TEST_F(AttacksTest, MembershipScoresEqualTheirDefinitionsOnAKnownDistribution) {
+  std::mt19937 rng(9);
+  std::uniform_real_distribution<double> u(0, 1);
+  std::uniform_int_distribution<int64_t> letter('a', 'z');
+  auto make = [&](double follow) {
+    std::vector<int64_t> s{letter(rng)};
+    while (s.size() < 24) {
+      if (u(rng) < follow) {
+        s.push_back(next_token(s.back()));
+      } else {
+        int64_t x;
+        do x = letter(rng);
+        while (x == next_token(s.back()));
+        s.push_back(x);
+      }
+    }
+    if (u(rng) < 0.3)  // some sequences carry capitals, for the lowercase score
+      for (size_t i = 2; i < s.size(); i += 5) s[i] = s[i] - 'a' + 'A';
+    return s;
+  };
+  std::vector<std::vector<int64_t>> members, nonmembers;
+  for (int i = 0; i < 16; ++i) {
+    members.push_back(make(0.35 + 0.6 * u(rng)));
+    nonmembers.push_back(make(0.05 + 0.6 * u(rng)));
+  }
+  save("ms_in.npy", members);
+  save("ms_out.npy", nonmembers);
+
+  struct Dist {
+    double hit, miss, mu, sigma;
+  };
+  auto dist = [](double L) {
+    const double z = std::log(std::exp(L) + 255.0);
+    Dist d{L - z, -z, 0, 0};
+    const double ph = std::exp(d.hit), pm = std::exp(d.miss);
+    d.mu = ph * d.hit + 255.0 * pm * d.miss;
+    d.sigma = std::sqrt(ph * d.hit * d.hit + 255.0 * pm * d.miss * d.miss - d.mu * d.mu);
+    return d;
+  };
+  const Dist target = dist(kSoftLogit), reference = dist(kSoftRefLogit);
+  auto logprobs = [](const std::vector<int64_t>& s, const Dist& d) {
+    std::vector<double> lp;
+    for (size_t t = 1; t < s.size(); ++t) lp.push_back(s[t] == next_token(s[t - 1]) ? d.hit : d.miss);
+    return lp;
+  };
+  auto mean = [](const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size()); };
+  auto lowest_mean = [&](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    v.resize(std::max<size_t>(1, static_cast<size_t>(std::floor(0.2 * static_cast<double>(v.size())))));
+    return mean(v);
+  };
+  auto expected = [&](const std::vector<int64_t>& s) {
+    const auto lp = logprobs(s, target);
+    std::vector<double> z;
+    for (double x : lp) z.push_back((x - target.mu) / target.sigma);
+    std::string text(s.begin(), s.end()), lower = text;
+    std::vector<int64_t> lower_ids;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char c : lower) lower_ids.push_back(c);
+    std::map<std::string, double> e;
+    e["loss"] = mean(lp);
+    e["min_k"] = lowest_mean(lp);
+    e["min_k_pp"] = lowest_mean(z);
+    e["reference"] = mean(lp) - mean(logprobs(s, reference));
+    e["zlib"] = std::accumulate(lp.begin(), lp.end(), 0.0) / (8.0 * static_cast<double>(metrics::zlib_compressed_bytes(text)));
+    e["lowercase"] = mean(lp) - mean(logprobs(lower_ids, target));
+    return e;
+  };
+
+  const json m = run("ms", "  name: membership\n  members: [" + (root_ / "ms_in.npy").string() + "]\n  nonmembers: [" +
+                               (root_ / "ms_out.npy").string() + "]\n  reference: " + (root_ / "soft-ref").string() + "\n",
+                     "soft");
+  const auto recs = records("ms");
+  ASSERT_EQ(recs.size(), 32u);
+  std::map<std::string, std::vector<double>> in, out;
+  for (const auto& [id, r] : recs) {
+    const bool member = id < 16;
+    ASSERT_EQ(r.at("member").get<bool>(), member);
+    const auto e = expected(member ? members[static_cast<size_t>(id)] : nonmembers[static_cast<size_t>(id - 16)]);
+    for (const auto& [name, want] : e) {
+      ASSERT_TRUE(r.at("scores").contains(name)) << name;
+      // fp32 log-softmax of logits in [0, 2]: each log-probability is within a few ulp of
+      // log(e^2 + 255) ~ 5.6 (~1e-6); means, differences and the division by sigma (~0.4) of
+      // at most 23 of them stay below 2e-5.
+      EXPECT_NEAR(r.at("scores").at(name).get<double>(), want, 2e-5) << name << ", sequence " << id;
+      (member ? in : out)[name].push_back(r.at("scores").at(name).get<double>());
+    }
+  }
+  for (const auto& [name, members_scores] : in) {
+    // AUC by its definition, over the recorded scores (just held to their expected values;
+    // sequences with equal expected scores may differ in the last bit, so the pairs are counted
+    // on what the run ranked): the fraction of (member, non-member) pairs ordered right, ties half.
+    double pairs = 0;
+    for (double a : members_scores)
+      for (double b : out[name]) pairs += a > b ? 1.0 : (a == b ? 0.5 : 0.0);
+    const double auc = pairs / static_cast<double>(members_scores.size() * out[name].size());
+    if (name != "lowercase") {
+      EXPECT_GT(auc, 0.5) << name;
+      EXPECT_LT(auc, 1.0) << name;
+    }
+    // Both are ratios of pair counts (at most 256 pairs): equal up to double rounding.
+    EXPECT_NEAR(metric(m, "auc_" + name), auc, 1e-12) << name;
+  }
 }
 
 }  // namespace

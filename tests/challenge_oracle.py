@@ -34,8 +34,8 @@ import sys
 import tempfile
 
 import numpy as np
+from testlib import skip
 
-SKIP = 77
 SUFFIX_LEN = 50
 
 
@@ -141,8 +141,7 @@ def main():
         assets = os.environ.get("EIDETIC_ASSETS") or os.path.join(src, "..", "shared", "assets")
         path = os.path.join(assets, "lm-extraction-benchmark", "val_suffix.npy")
         if not os.path.isfile(path):
-            print(f"SKIP: {os.path.realpath(path)} is absent")
-            return SKIP
+            skip(f"{os.path.realpath(path)} is absent")
         real = np.load(path)
         if real.shape != (1000, SUFFIX_LEN):
             print(f"FAIL: {path} has shape {real.shape}, expected (1000, {SUFFIX_LEN})")

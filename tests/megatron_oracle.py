@@ -17,12 +17,12 @@ import struct
 import subprocess
 import sys
 import tempfile
+from testlib import skip
 
 try:
     import numpy as np
 except ImportError as e:  # pragma: no cover
-    print(f"SKIP: numpy missing ({e})")
-    sys.exit(77)
+    skip(f"numpy missing ({e})")
 
 MAGIC = b"MMIDIDX\x00\x00"
 CODES = {np.dtype(np.uint8): 1, np.dtype(np.int8): 2, np.dtype(np.int16): 3, np.dtype(np.int32): 4,

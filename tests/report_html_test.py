@@ -22,8 +22,8 @@ import subprocess
 import sys
 import tempfile
 import zlib
+from testlib import skip
 
-SKIP = 77
 
 SAMPLE_METRICS = {
     "run": {"name": "quickstart", "attack": "discoverable", "model": "/models/pythia-160m", "items": 1000},
@@ -193,8 +193,7 @@ def main():
 
     chromium = find_chromium()
     if not chromium:
-        print("SKIP: neither chromium nor chromium-browser is installed (scripts/setup.sh --test installs it)")
-        return SKIP
+        skip("neither chromium nor chromium-browser is installed (scripts/setup.sh --test installs it)")
 
     with tempfile.TemporaryDirectory(prefix="eidetic-report-html-") as tmp:
         run_dir = os.path.join(tmp, "run")

@@ -67,18 +67,37 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+// True under EIDETIC_STRICT=1 (anything but empty or "0"): a test that would skip fails
+// instead. CI sets it for every test that can run without a GPU; bench/gpu/run.sh sets it for
+// the `gpu` tests on the GPU machine, where a skip would mean a silently CPU-only build.
+inline bool strict() {
+  const char* v = std::getenv("EIDETIC_STRICT");
+  return v && *v && std::string(v) != "0";
+}
+
 }  // namespace eidetic::testing
+
+// Skips the current test with a message, or fails it under EIDETIC_STRICT=1. Use this, never
+// GTEST_SKIP directly (a CTest skip also reads as a pass; strict mode exists to catch that).
+#define EIDETIC_SKIP(message)                                                                    \
+  do {                                                                                           \
+    if (::eidetic::testing::strict()) {                                                          \
+      FAIL() << "EIDETIC_STRICT=1 and this test would skip: " << message;                        \
+    } else {                                                                                     \
+      GTEST_SKIP() << message;                                                                   \
+    }                                                                                            \
+  } while (0)
 
 // Skips the current test, with a message, when no GPU can run it.
 #define EIDETIC_REQUIRE_GPU()                                                      \
   do {                                                                             \
     if (!::eidetic::testing::gpu_available())                                      \
-      GTEST_SKIP() << (EIDETIC_WITH_CUDA ? "no CUDA device is present"             \
-                                         : "this build has no CUDA kernels");      \
+      EIDETIC_SKIP((EIDETIC_WITH_CUDA ? "no CUDA device is present"                \
+                                      : "this build has no CUDA kernels"));        \
   } while (0)
 
 // Skips the current test, with a message, when the real assets folder is absent.
 #define EIDETIC_REQUIRE_ASSETS(dir_var)                                                   \
   const std::filesystem::path dir_var = ::eidetic::testing::assets_dir();                \
   if (dir_var.empty())                                                                    \
-  GTEST_SKIP() << "assets folder not found: set EIDETIC_ASSETS or provide ../shared/assets"
+  EIDETIC_SKIP("assets folder not found: set EIDETIC_ASSETS or provide ../shared/assets")

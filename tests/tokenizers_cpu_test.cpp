@@ -4,7 +4,6 @@
 // Equality with Hugging Face on large random inputs is tests/tokenizers_oracle.py's job.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -373,17 +372,15 @@ TEST(TokenizersAssets, GptNeoX) {
   EXPECT_EQ(tok->decode(tok->encode("caf\x65\xCC\x81")), "caf\xC3\xA9");  // NFC
 }
 
-TEST(TokenizersAssets, TinyShakespeareIsFastAndRoundTrips) {
+// Speed is measured by benchmarks, not asserted here (a loaded CI machine would make a
+// wall-clock bound flaky); the whole corpus must round-trip.
+TEST(TokenizersAssets, TinyShakespeareRoundTrips) {
   EIDETIC_REQUIRE_ASSETS(assets);
   const std::string text = read_file(assets / "corpora" / "tinyshakespeare.txt");
   ASSERT_GT(text.size(), 1000000u);
   for (const fs::path& p : {assets / "tokenizers" / "gpt2", assets / "tokenizers" / "gpt-neox-20b"}) {
     auto tok = load_tokenizer(p);
-    const auto t0 = std::chrono::steady_clock::now();
     const Ids ids = tok->encode(text);
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    RecordProperty(p.filename().string() + "_encode_seconds", std::to_string(seconds));
-    EXPECT_LT(seconds, 2.0) << p;
     EXPECT_GT(ids.size(), 300000u);
     EXPECT_EQ(tok->decode(ids), text) << p;
     // The same ids from two threads sharing the tokenizer (its word cache is shared).

@@ -24,14 +24,9 @@ import sys
 import tempfile
 import time
 import unicodedata
+from testlib import skip
 
-SKIP = 77
 TMP = None  # a temporary folder for the tokenizer variants, removed at exit
-
-
-def skip(msg):
-    print(f"SKIP: {msg}")
-    sys.exit(SKIP)
 
 
 def find_assets():

@@ -24,7 +24,7 @@ cat "$OUT/machine.txt"
 
 echo "== build" >&2
 BUILD_DIR="$BUILD_DIR" EIDETIC_PYTHON="$PY" JOBS="$(nproc)" \
-  CMAKE_ARGS="-DCMAKE_CUDA_ARCHITECTURES=90 -DEIDETIC_PYTHON_FOR_TESTS=$PY ${CMAKE_ARGS:-}" \
+  CMAKE_ARGS="-DEIDETIC_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 -DEIDETIC_PYTHON_FOR_TESTS=$PY ${CMAKE_ARGS:-}" \
   bash "$ROOT/scripts/build.sh" >"$OUT/build.log" 2>&1
 build_rc=$?
 tail -5 "$OUT/build.log"
@@ -34,8 +34,11 @@ if ((build_rc != 0)); then
 fi
 
 echo "== gpu tests" >&2
-(cd "$BUILD_DIR" && ctest -L gpu --output-on-failure -j 4) >"$OUT/tests-gpu.log" 2>&1
+# EIDETIC_STRICT=1: on this machine a skipped gpu test is a failure (a build without CUDA
+# kernels, or a device the tests cannot see, must not read as "100% tests passed").
+(cd "$BUILD_DIR" && EIDETIC_STRICT=1 ctest -L gpu --no-tests=error --output-on-failure -j 4) >"$OUT/tests-gpu.log" 2>&1
 gpu_rc=$?
+if grep -q "The following tests did not run" "$OUT/tests-gpu.log"; then gpu_rc=1; fi
 echo "== cpu tests" >&2
 (cd "$BUILD_DIR" && ctest -L cpu --output-on-failure -j 8) >"$OUT/tests-cpu.log" 2>&1
 cpu_rc=$?
@@ -60,8 +63,13 @@ hf_rc=$?
 
 echo
 echo "== summary ($(($(date +%s) - start)) s)"
-grep -E "tests passed|tests failed" "$OUT/tests-gpu.log" | sed 's/^/gpu: /'
-grep -E "tests passed|tests failed" "$OUT/tests-cpu.log" | sed 's/^/cpu: /'
+for label in gpu cpu; do
+  grep -E "tests passed|tests failed" "$OUT/tests-$label.log" | sed "s/^/$label: /"
+  # Skipped and failed tests by name: a skip on the GPU machine is a failure of this script.
+  sed -n '/The following tests did not run/,/^$/p;/The following tests FAILED/,/^$/p' "$OUT/tests-$label.log" |
+    sed "s/^/$label: /"
+done
+echo "gpu tests rc $gpu_rc (skips count as failures), cpu tests rc $cpu_rc"
 grep -E "^(argmax|match)_cuda" "$OUT/kernels_bench.txt"
 echo "engine rc $engine_rc, hf rc $hf_rc"
 cat "$OUT/compare.md"
