@@ -11,7 +11,6 @@ AttackInfo extraction_challenge_info();
 AttackInfo membership_info();
 AttackInfo exposure_info();
 AttackInfo sample_and_rank_info();
-AttackInfo lab_info();
 
 const std::vector<AttackInfo>& attack_registry() {
   static const std::vector<AttackInfo> table = {
@@ -21,7 +20,6 @@ const std::vector<AttackInfo>& attack_registry() {
       membership_info(),
       exposure_info(),
       sample_and_rank_info(),
-      lab_info(),
   };
   return table;
 }

@@ -1,54 +1,29 @@
 // attacks/attack.h: what an attack is, and the table of attacks by name.
 //
-// An attack turns items (prefixes, candidate sequences, canaries...) into batches of engine
-// work and one JSON record per item, then summarizes all records into the metrics of a run
-// (the metrics.json contract: "metrics", "tables", "plots"). The harness owns everything else:
-// the config, the run directory, resuming, progress and reports. Records must be a pure
-// function of the item and the run's seed, so that a resumed run equals an uninterrupted one.
-// Adding an attack is one new file and one line in attack.cpp's table.
+// An attack turns items (prefixes, candidate sequences, canaries...) into batches of work for
+// the session's models and one JSON record per item, then summarizes its records into the
+// metrics of a run (the metrics.json contract: "metrics", "tables", "plots", plus keys of its
+// own). The harness owns everything else: the config, the run directory, resuming, progress,
+// several attacks in one run and reports. Records must be a pure function of the item and the
+// run's seed, so that a resumed run equals an uninterrupted one.
+//
+// Adding an attack is one new file and one line in attack.cpp's table: a `Params` struct with
+// its ParamTable (attacks/params.h), a class deriving from Attack whose constructor takes
+// (Session&, const Params&), and an `AttackInfo NAME_info()` made by `make_attack_info`. See
+// docs/ARCHITECTURE.md for a worked example.
 #pragma once
 
 #include <functional>
-#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "attacks/params.h"
+#include "attacks/session.h"
 #include "common/schema.h"
-#include "models/roofline.h"
-
-namespace eidetic::models {
-class Model;
-class Engine;
-}  // namespace eidetic::models
-namespace eidetic::tok {
-class Tokenizer;
-}
 
 namespace eidetic::attacks {
-
-// Seconds spent per phase of a run (load, tokenize, prefill, decode, score, match, write).
-struct Profile {
-  std::map<std::string, double> seconds;
-  int64_t generated_tokens = 0;
-  int64_t scored_tokens = 0;
-  int64_t sequences = 0;
-  double floor_seconds = 0;  // roofline floor of the work done (see models/roofline.h)
-  void add(const std::string& phase, double s) { seconds[phase] += s; }
-};
-
-// What a run hands an attack.
-struct Context {
-  nlohmann::json config;          // the resolved config (attack parameters under "attack")
-  models::Model* model = nullptr;
-  models::Engine* engine = nullptr;
-  const tok::Tokenizer* tokenizer = nullptr;  // may be null when the config names none
-  Profile* profile = nullptr;
-  models::Ceilings ceilings;      // measured at the start of the run, for the roofline
-  uint64_t seed = 0;
-  std::string run_dir;            // where an attack may write files of its own (a submission CSV)
-};
 
 class Attack {
  public:
@@ -65,10 +40,24 @@ class Attack {
 
 struct AttackInfo {
   std::string name;
-  std::string summary;          // one line, with the paper it follows
-  std::vector<Field> params;    // keys allowed under `attack:` besides `name`
-  std::function<std::unique_ptr<Attack>(Context&)> make;
+  std::string summary;        // one line, with the paper it follows
+  std::vector<Field> params;  // keys allowed under the attack's section besides `name` (from its ParamTable)
+  // Makes the attack from its validated section (defaults filled in).
+  std::function<std::unique_ptr<Attack>(Session&, const nlohmann::json& section)> make;
 };
+
+// The AttackInfo of attack class A, whose constructor takes (Session&, const P&).
+template <class A, class P>
+AttackInfo make_attack_info(std::string name, std::string summary, const ParamTable<P>& table) {
+  AttackInfo a;
+  a.name = std::move(name);
+  a.summary = std::move(summary);
+  a.params = fields_of(table);
+  a.make = [&table](Session& s, const nlohmann::json& section) -> std::unique_ptr<Attack> {
+    return std::make_unique<A>(s, decode_params(table, section));
+  };
+  return a;
+}
 
 const std::vector<AttackInfo>& attack_registry();
 // Throws eidetic::Error listing the known names.

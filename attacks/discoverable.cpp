@@ -10,11 +10,11 @@
 // when `prefix_lens` sweeps it, each with a log-linear fit.
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 
 #include "attacks/attack.h"
-#include "attacks/engine_calls.h"
 #include "attacks/items.h"
 #include "attacks/summary.h"
 #include "common/error.h"
@@ -32,21 +32,40 @@ using nlohmann::json;
 
 namespace {
 
+struct DiscoverableParams : ItemSource {
+  std::vector<int64_t> prefix_lens;
+  std::string decoding = "greedy";
+  int64_t beam_width = 4;
+};
+
+const ParamTable<DiscoverableParams>& discoverable_params() {
+  static const ParamTable<DiscoverableParams> table = [] {
+    using P = DiscoverableParams;
+    ParamTable<P> t;
+    add_item_source_params(t);
+    t.push_back(param<P>("prefix_lens", &P::prefix_lens, "[]",
+                         "sweep of prefix lengths, at most that many tokens each (empty: prefix_len)"));
+    t.push_back(param<P>("decoding", &P::decoding, "greedy", "greedy, or beam search", false, {"greedy", "beam"}));
+    t.push_back(param<P>("beam_width", &P::beam_width, "4", "beams of beam search"));
+    return t;
+  }();
+  return table;
+}
+
 class Discoverable : public Attack {
  public:
-  explicit Discoverable(Context& ctx) : ctx_(ctx) {
-    const json& p = ctx.config.at("attack");
+  Discoverable(Session& session, const DiscoverableParams& p) : session_(session) {
     const auto t0 = Clock::now();
-    items_ = load_items(p, ctx.config.at("_vocab_size").get<int64_t>(), ctx.tokenizer);
-    ctx.profile->add("tokenize", std::chrono::duration<double>(Clock::now() - t0).count());
-    for (const auto& x : p.at("prefix_lens")) prefix_lens_.push_back(x.get<int64_t>());
+    items_ = load_items(p, session.vocab_size(), session.tokenizer());
+    session.profile().add("tokenize", std::chrono::duration<double>(Clock::now() - t0).count());
+    prefix_lens_ = p.prefix_lens;
     if (prefix_lens_.empty()) prefix_lens_.push_back(0);  // the item's whole context
     for (int64_t k : prefix_lens_)
       if (k < 0) throw Error("attack.prefix_lens: lengths must be >= 0 (0: the whole prefix)");
-    beam_ = p.at("decoding") == "beam" ? p.at("beam_width").get<int64_t>() : 0;
+    beam_ = p.decoding == "beam" ? p.beam_width : 0;
     int64_t longest = 0;
     for (const auto& it : items_) longest = std::max<int64_t>(longest, it.context.size() + it.suffix.size());
-    batch_ = attacks::batch_items(ctx, longest, std::max<int64_t>(beam_, 1));
+    batch_ = session.batch_items(longest, std::max<int64_t>(beam_, 1));
   }
 
   int64_t item_count() const override { return static_cast<int64_t>(items_.size() * prefix_lens_.size()); }
@@ -67,7 +86,7 @@ class Discoverable : public Attack {
       models::DecodeSpec spec;
       spec.max_new_tokens = S;
       if (beam_ > 0) spec.mode = models::DecodeSpec::Mode::beam, spec.beam_width = beam_;
-      const auto generated = attacks::generate(ctx_, prompts, spec);
+      const auto generated = session_.generate(prompts, spec);
 
       const auto t0 = Clock::now();
       const int64_t B = static_cast<int64_t>(group.size());
@@ -102,26 +121,35 @@ class Discoverable : public Attack {
         if (it.duplicates) r["duplicates"] = *it.duplicates;
         records.push_back(std::move(r));
       }
-      ctx_.profile->add("match", std::chrono::duration<double>(Clock::now() - t0).count());
+      session_.profile().add("match", std::chrono::duration<double>(Clock::now() - t0).count());
     }
     return records;
   }
 
   json summarize(const std::vector<json>& records) const override {
+    // With several prefix lengths there is one record per item and length: the rates, and the
+    // rates by duplicate count, are those of the longest (0: the whole prefix), one record per
+    // item; the by-length table holds the others.
+    const int64_t headline_len = std::find(prefix_lens_.begin(), prefix_lens_.end(), 0) != prefix_lens_.end()
+                                     ? 0
+                                     : *std::max_element(prefix_lens_.begin(), prefix_lens_.end());
     std::vector<double> exact, edit, bleu, lcp;
     std::map<int64_t, std::vector<double>> by_dup, by_prefix;
     for (const auto& r : records) {
       const double e = r.at("exact").get<bool>() ? 1.0 : 0.0;
+      const int64_t requested = r.value("prefix_len_requested", r.at("prefix_len").get<int64_t>());
+      by_prefix[requested].push_back(e);
+      if (prefix_lens_.size() > 1 && requested != headline_len) continue;
       exact.push_back(e);
       edit.push_back(r.at("approx_edit").get<bool>() ? 1.0 : 0.0);
       bleu.push_back(r.at("approx_bleu").get<bool>() ? 1.0 : 0.0);
       const double n = static_cast<double>(r.at("generated").size());
       lcp.push_back(n > 0 ? r.at("lcp").get<double>() / n : 0.0);
       if (r.contains("duplicates")) by_dup[r.at("duplicates").get<int64_t>()].push_back(e);
-      by_prefix[r.value("prefix_len_requested", r.at("prefix_len").get<int64_t>())].push_back(e);
     }
-    const uint64_t seed = ctx_.seed;
-    json out = {{"run", {{"items", records.size()}}}, {"tables", json::array()}, {"plots", json::array()}};
+    const uint64_t seed = session_.seed();
+    json out = {{"run", {{"items", exact.size()}}}, {"tables", json::array()}, {"plots", json::array()}};
+    if (prefix_lens_.size() > 1) out["run"]["rates_at_prefix_len"] = headline_len;
     out["metrics"] = {
         metric_json("exact_extraction_rate", metrics::bootstrap_mean(exact, 1000, 0.95, seed),
                "fraction of items whose suffix came back exactly"),
@@ -149,7 +177,7 @@ class Discoverable : public Attack {
     return k > 0 ? std::min(k, have) : have;
   }
 
-  Context& ctx_;
+  Session& session_;
   std::vector<Item> items_;
   std::vector<int64_t> prefix_lens_;
   int64_t beam_ = 0, batch_ = 1;
@@ -158,29 +186,11 @@ class Discoverable : public Attack {
 }  // namespace
 
 AttackInfo discoverable_info() {
-  AttackInfo a;
-  a.name = "discoverable";
-  a.summary = "k-extractability: greedy (or beam) continuation of training-data prefixes, exact and approximate match "
-              "(Carlini et al. 2022)";
-  a.params = item_source_fields(0, 0);
-  Field lens;
-  lens.name = "prefix_lens";
-  lens.type = Field::Type::integer_list;
-  lens.default_yaml = "[]";
-  lens.help = "sweep of prefix lengths, at most that many tokens each (empty: prefix_len)";
-  Field decoding;
-  decoding.name = "decoding";
-  decoding.default_yaml = "greedy";
-  decoding.choices = {"greedy", "beam"};
-  Field beam;
-  beam.name = "beam_width";
-  beam.type = Field::Type::integer;
-  beam.default_yaml = "4";
-  a.params.push_back(lens);
-  a.params.push_back(decoding);
-  a.params.push_back(beam);
-  a.make = [](Context& ctx) { return std::make_unique<Discoverable>(ctx); };
-  return a;
+  return make_attack_info<Discoverable>(
+      "discoverable",
+      "k-extractability: greedy (or beam) continuation of training-data prefixes, exact and approximate match "
+      "(Carlini et al. 2022)",
+      discoverable_params());
 }
 
 }  // namespace eidetic::attacks

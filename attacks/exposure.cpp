@@ -13,7 +13,6 @@
 #include <cmath>
 
 #include "attacks/attack.h"
-#include "attacks/engine_calls.h"
 #include "attacks/summary.h"
 #include "common/error.h"
 #include "kernels/rng.h"
@@ -26,22 +25,41 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
+struct ExposureParams {
+  std::vector<std::string> secrets;
+  std::vector<int64_t> duplicates;
+  std::string format = "my secret number is {secret}", alphabet = "0123456789", separator = " ";
+  int64_t length = 6, max_exact = 1000000, estimate_samples = 10000;
+};
+
+const ParamTable<ExposureParams>& exposure_params() {
+  using P = ExposureParams;
+  static const ParamTable<P> table = {
+      param<P>("secrets", &P::secrets, "", "the planted secrets, e.g. [\"481592\"]", required),
+      param<P>("duplicates", &P::duplicates, "[]", "optional: copies of each canary in the training data"),
+      param<P>("format", &P::format, "\"my secret number is {secret}\"", "the canary text around the secret"),
+      param<P>("alphabet", &P::alphabet, "\"0123456789\"", "characters a secret is drawn from"),
+      param<P>("separator", &P::separator, "\" \"", "between a secret's characters in the text"),
+      param<P>("length", &P::length, "6", "characters per secret"),
+      param<P>("max_exact", &P::max_exact, "1000000", "score every candidate when |R| is at most this"),
+      param<P>("estimate_samples", &P::estimate_samples, "10000", "candidates sampled beyond max_exact")};
+  return table;
+}
+
 class Exposure : public Attack {
  public:
-  explicit Exposure(Context& ctx) : ctx_(ctx) {
-    const json& p = ctx.config.at("attack");
-    if (!ctx.tokenizer) throw Error("attack exposure: needs a tokenizer (model.tokenizer) to write canaries as text");
-    format_ = p.at("format");
+  Exposure(Session& session, const ExposureParams& p) : session_(session) {
+    if (!session.tokenizer()) throw Error("attack exposure: needs a tokenizer (model.tokenizer) to write canaries as text");
+    format_ = p.format;
     if (format_.find("{secret}") == std::string::npos) throw Error("attack.format must contain {secret}");
-    alphabet_ = p.at("alphabet");
-    separator_ = p.at("separator");
-    length_ = p.at("length").get<int64_t>();
-    max_exact_ = p.at("max_exact").get<int64_t>();
-    samples_ = p.at("estimate_samples").get<int64_t>();
+    alphabet_ = p.alphabet;
+    separator_ = p.separator;
+    length_ = p.length;
+    max_exact_ = p.max_exact;
+    samples_ = p.estimate_samples;
     if (alphabet_.empty() || length_ < 1) throw Error("attack: alphabet must be non-empty and length >= 1");
     space_log2_ = static_cast<double>(length_) * std::log2(static_cast<double>(alphabet_.size()));
-    for (const auto& s : p.at("secrets")) {
-      const std::string secret = s.get<std::string>();
+    for (const std::string& secret : p.secrets) {
       if (static_cast<int64_t>(secret.size()) != length_)
         throw Error("attack.secrets: '" + secret + "' has " + std::to_string(secret.size()) + " characters, length is " +
                     std::to_string(length_));
@@ -50,7 +68,7 @@ class Exposure : public Attack {
       secrets_.push_back(secret);
     }
     if (secrets_.empty()) throw Error("attack.secrets: give at least one planted secret");
-    for (const auto& d : p.at("duplicates")) duplicates_.push_back(d.get<int64_t>());
+    duplicates_ = p.duplicates;
     if (!duplicates_.empty() && duplicates_.size() != secrets_.size())
       throw Error("attack.duplicates: one count per secret (" + std::to_string(secrets_.size()) + ")");
   }
@@ -72,15 +90,15 @@ class Exposure : public Attack {
         for (int64_t s = 0; s < samples_; ++s) {
           std::string c;
           for (int64_t j = 0; j < length_; ++j)
-            c += alphabet_[kernels::random_bits(ctx_.seed, 0xe4b05e + static_cast<uint64_t>(id), static_cast<uint64_t>(s),
+            c += alphabet_[kernels::random_bits(session_.seed(), 0xe4b05e + static_cast<uint64_t>(id), static_cast<uint64_t>(s),
                                                  static_cast<uint64_t>(j)) % alphabet_.size()];
           candidates.push_back(c);
         }
       }
-      std::vector<std::vector<int64_t>> seqs{ctx_.tokenizer->encode(text(secret))};
-      for (const auto& c : candidates) seqs.push_back(ctx_.tokenizer->encode(text(c)));
-      ctx_.profile->add("tokenize", std::chrono::duration<double>(Clock::now() - t0).count());
-      const auto scored = attacks::score(ctx_, seqs);
+      std::vector<std::vector<int64_t>> seqs{session_.tokenizer()->encode(text(secret))};
+      for (const auto& c : candidates) seqs.push_back(session_.tokenizer()->encode(text(c)));
+      session_.profile().add("tokenize", std::chrono::duration<double>(Clock::now() - t0).count());
+      const auto scored = session_.score(seqs);
       auto nll = [&](size_t i) {
         double s = 0;
         for (float x : scored[i].logprob) s -= x;
@@ -129,7 +147,7 @@ class Exposure : public Attack {
     const std::string method = records.empty() ? "" : records[0].at("method").get<std::string>();
     json out = {{"run", {{"items", records.size()}, {"exposure_method", method}, {"space_bits", space_log2_}}},
                 {"metrics",
-                 {metric_json("mean_exposure", metrics::bootstrap_mean(exposures, 1000, 0.95, ctx_.seed),
+                 {metric_json("mean_exposure", metrics::bootstrap_mean(exposures, 1000, 0.95, session_.seed()),
                               "mean exposure in bits (maximum log2|R| = " + std::to_string(space_log2_) + "); " + method)}},
                 {"tables",
                  {{{"id", "exposure"},
@@ -169,7 +187,7 @@ class Exposure : public Attack {
     return t;
   }
 
-  Context& ctx_;
+  Session& session_;
   std::string format_, alphabet_, separator_;
   int64_t length_ = 6, max_exact_ = 1000000, samples_ = 10000;
   double space_log2_ = 0;
@@ -181,19 +199,9 @@ class Exposure : public Attack {
 }  // namespace
 
 AttackInfo exposure_info() {
-  AttackInfo a;
-  a.name = "exposure";
-  a.summary = "Secret Sharer exposure of planted canaries: log2|R| - log2(rank of the secret) (Carlini et al. 2019)";
-  a.params = {make_field("secrets", Field::Type::string_list, "", "the planted secrets, e.g. [\"481592\"]", true),
-              make_field("duplicates", Field::Type::integer_list, "[]", "optional: copies of each canary in the training data"),
-              make_field("format", Field::Type::string, "\"my secret number is {secret}\"", "the canary text around the secret"),
-              make_field("alphabet", Field::Type::string, "\"0123456789\"", "characters a secret is drawn from"),
-              make_field("separator", Field::Type::string, "\" \"", "between a secret's characters in the text"),
-              make_field("length", Field::Type::integer, "6", "characters per secret"),
-              make_field("max_exact", Field::Type::integer, "1000000", "score every candidate when |R| is at most this"),
-              make_field("estimate_samples", Field::Type::integer, "10000", "candidates sampled beyond max_exact")};
-  a.make = [](Context& ctx) { return std::make_unique<Exposure>(ctx); };
-  return a;
+  return make_attack_info<Exposure>(
+      "exposure", "Secret Sharer exposure of planted canaries: log2|R| - log2(rank of the secret) (Carlini et al. 2019)",
+      exposure_params());
 }
 
 }  // namespace eidetic::attacks

@@ -13,7 +13,6 @@
 #include <filesystem>
 
 #include "attacks/attack.h"
-#include "attacks/engine_calls.h"
 #include "attacks/summary.h"
 #include "common/error.h"
 #include "corpus/npy.h"
@@ -27,16 +26,35 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
+struct ChallengeParams {
+  std::string prefix, answers;
+  int64_t trials = 100, top_k = 10;
+  double temperature = 1.0;
+  int64_t suffix_len = 50, limit = 0;
+};
+
+const ParamTable<ChallengeParams>& challenge_params() {
+  using P = ChallengeParams;
+  static const ParamTable<P> table = {
+      param<P>("prefix", &P::prefix, "", ".npy (N, 50) prefixes", required),
+      param<P>("answers", &P::answers, "", "optional .npy (N, 50) true suffixes, to score the run"),
+      param<P>("trials", &P::trials, "100", "candidates per prefix: one greedy, the rest top-k samples"),
+      param<P>("top_k", &P::top_k, "10", "k of the top-k sampling"),
+      param<P>("temperature", &P::temperature, "1.0", "sampling temperature"),
+      param<P>("suffix_len", &P::suffix_len, "50", "tokens to generate"),
+      param<P>("limit", &P::limit, "0", "only the first N prefixes (0: all)")};
+  return table;
+}
+
 class ExtractionChallenge : public Attack {
  public:
-  explicit ExtractionChallenge(Context& ctx) : ctx_(ctx) {
-    const json& p = ctx.config.at("attack");
+  ExtractionChallenge(Session& session, const ChallengeParams& p) : session_(session) {
     const auto t0 = Clock::now();
-    const std::string pf = p.at("prefix");
+    const std::string& pf = p.prefix;
     const auto prefix = corpus::read_npy_tokens(pf);
     if (prefix.shape.size() != 2) throw Error(pf + ": expected a 2-D (N, P) array of prefixes");
     const int64_t N = prefix.shape[0], P = prefix.shape[1];
-    const int64_t vocab = ctx.config.at("_vocab_size").get<int64_t>();
+    const int64_t vocab = session.vocab_size();
     for (int64_t i = 0; i < N; ++i) {
       prompts_.emplace_back(prefix.values.begin() + i * P, prefix.values.begin() + (i + 1) * P);
       for (int64_t id : prompts_.back())
@@ -44,28 +62,28 @@ class ExtractionChallenge : public Attack {
           throw Error(pf + ": token id " + std::to_string(id) + " in row " + std::to_string(i) +
                       " is outside the model's vocabulary of " + std::to_string(vocab));
     }
-    const std::string af = p.value("answers", "");
+    const std::string& af = p.answers;
     if (!af.empty()) {
       const auto a = corpus::read_npy_tokens(af);
       if (a.shape.size() != 2 || a.shape[0] != N)
         throw Error(af + ": expected a 2-D array with one answer row per prefix (" + std::to_string(N) + ")");
       for (int64_t i = 0; i < N; ++i) answers_.emplace_back(a.values.begin() + i * a.shape[1], a.values.begin() + (i + 1) * a.shape[1]);
     }
-    const int64_t limit = p.at("limit").get<int64_t>();
+    const int64_t limit = p.limit;
     if (limit > 0 && limit < N) {
       prompts_.resize(static_cast<size_t>(limit));
       if (!answers_.empty()) answers_.resize(static_cast<size_t>(limit));
     }
-    trials_ = p.at("trials").get<int64_t>();
-    suffix_len_ = p.at("suffix_len").get<int64_t>();
-    top_k_ = p.at("top_k").get<int64_t>();
-    temperature_ = p.at("temperature").get<double>();
+    trials_ = p.trials;
+    suffix_len_ = p.suffix_len;
+    top_k_ = p.top_k;
+    temperature_ = p.temperature;
     if (trials_ < 1 || suffix_len_ < 1) throw Error("attack: trials and suffix_len must be at least 1");
     if (!answers_.empty() && static_cast<int64_t>(answers_[0].size()) != suffix_len_)
       throw Error(af + ": answers have " + std::to_string(answers_[0].size()) + " tokens but suffix_len is " +
                   std::to_string(suffix_len_));
-    ctx.profile->add("tokenize", std::chrono::duration<double>(Clock::now() - t0).count());
-    batch_ = attacks::batch_items(ctx, P + suffix_len_, trials_);
+    session.profile().add("tokenize", std::chrono::duration<double>(Clock::now() - t0).count());
+    batch_ = session.batch_items(P + suffix_len_, trials_);
   }
 
   int64_t item_count() const override { return static_cast<int64_t>(prompts_.size()); }
@@ -76,7 +94,7 @@ class ExtractionChallenge : public Attack {
     for (int64_t id : ids) prompts.push_back(prompts_[static_cast<size_t>(id)]);
     models::DecodeSpec greedy;
     greedy.max_new_tokens = suffix_len_;
-    const auto g = attacks::generate(ctx_, prompts, greedy);
+    const auto g = session_.generate(prompts, greedy);
     std::vector<models::Generated> sampled;
     if (trials_ > 1) {
       models::DecodeSpec spec;
@@ -85,9 +103,9 @@ class ExtractionChallenge : public Attack {
       spec.num_samples = trials_ - 1;
       spec.sampling.top_k = top_k_;
       spec.sampling.temperature_start = spec.sampling.temperature_end = static_cast<float>(temperature_);
-      spec.sampling.seed = ctx_.seed;
+      spec.sampling.seed = session_.seed();
       spec.prompt_ids = ids;  // each example's samples depend on its id, not on its batch
-      sampled = attacks::generate(ctx_, prompts, spec);
+      sampled = session_.generate(prompts, spec);
     }
     const auto t0 = Clock::now();
     std::vector<json> records;
@@ -117,7 +135,7 @@ class ExtractionChallenge : public Attack {
       }
       records.push_back(std::move(r));
     }
-    ctx_.profile->add("match", std::chrono::duration<double>(Clock::now() - t0).count());
+    session_.profile().add("match", std::chrono::duration<double>(Clock::now() - t0).count());
     return records;
   }
 
@@ -129,7 +147,7 @@ class ExtractionChallenge : public Attack {
                      [](const json* a, const json* b) { return a->at("loss").get<double>() < b->at("loss").get<double>(); });
     std::vector<metrics::ChallengeGuess> guesses;
     for (const json* r : order) guesses.push_back({r->at("id").get<int64_t>(), r->at("guess").get<std::vector<int64_t>>()});
-    const auto csv = std::filesystem::path(ctx_.run_dir) / "guesses.csv";
+    const auto csv = session_.run_dir() / "guesses.csv";
     metrics::write_guesses_csv(csv, guesses);
     json out = {{"run", {{"items", records.size()}, {"submission", csv.string()}}}, {"tables", json::array()}, {"plots", json::array()}};
     out["metrics"] = json::array();
@@ -149,13 +167,13 @@ class ExtractionChallenge : public Attack {
       m.erase("ci_low");
       m.erase("ci_high");
       out["metrics"].push_back(m);
-      out["metrics"].push_back(metric_json("exact_extraction_rate", metrics::bootstrap_mean(exact, 1000, 0.95, ctx_.seed),
+      out["metrics"].push_back(metric_json("exact_extraction_rate", metrics::bootstrap_mean(exact, 1000, 0.95, session_.seed()),
                                            "fraction of examples whose chosen guess is exactly the suffix"));
-      out["metrics"].push_back(metric_json("any_trial_exact_rate", metrics::bootstrap_mean(any, 1000, 0.95, ctx_.seed + 1),
+      out["metrics"].push_back(metric_json("any_trial_exact_rate", metrics::bootstrap_mean(any, 1000, 0.95, session_.seed() + 1),
                                            "fraction of examples where some trial produced the suffix (the ranking's ceiling)"));
-      out["metrics"].push_back(metric_json("approx_rate_edit", metrics::bootstrap_mean(edit, 1000, 0.95, ctx_.seed + 2),
+      out["metrics"].push_back(metric_json("approx_rate_edit", metrics::bootstrap_mean(edit, 1000, 0.95, session_.seed() + 2),
                                            "fraction whose guess is within normalized edit distance 0.1"));
-      out["metrics"].push_back(metric_json("approx_rate_bleu", metrics::bootstrap_mean(bleu, 1000, 0.95, ctx_.seed + 3),
+      out["metrics"].push_back(metric_json("approx_rate_bleu", metrics::bootstrap_mean(bleu, 1000, 0.95, session_.seed() + 3),
                                            "fraction whose guess has BLEU-4 >= 0.75"));
       json points = json::array();
       for (const auto& [wrong, rec] : s.curve) points.push_back({wrong, rec});
@@ -170,7 +188,7 @@ class ExtractionChallenge : public Attack {
   }
 
  private:
-  Context& ctx_;
+  Session& session_;
   std::vector<std::vector<int64_t>> prompts_, answers_;
   int64_t trials_ = 100, suffix_len_ = 50, top_k_ = 10, batch_ = 1;
   double temperature_ = 1.0;
@@ -180,19 +198,11 @@ class ExtractionChallenge : public Attack {
 }  // namespace
 
 AttackInfo extraction_challenge_info() {
-  AttackInfo a;
-  a.name = "extraction-challenge";
-  a.summary = "the Training Data Extraction Challenge: greedy + top-k trials per prefix, ranked by loss, submission CSV "
-              "and the official recall at 100 errors";
-  a.params = {make_field("prefix", Field::Type::string, "", ".npy (N, 50) prefixes", true),
-              make_field("answers", Field::Type::string, "", "optional .npy (N, 50) true suffixes, to score the run"),
-              make_field("trials", Field::Type::integer, "100", "candidates per prefix: one greedy, the rest top-k samples"),
-              make_field("top_k", Field::Type::integer, "10", "k of the top-k sampling"),
-              make_field("temperature", Field::Type::number, "1.0", "sampling temperature"),
-              make_field("suffix_len", Field::Type::integer, "50", "tokens to generate"),
-              make_field("limit", Field::Type::integer, "0", "only the first N prefixes (0: all)")};
-  a.make = [](Context& ctx) { return std::make_unique<ExtractionChallenge>(ctx); };
-  return a;
+  return make_attack_info<ExtractionChallenge>(
+      "extraction-challenge",
+      "the Training Data Extraction Challenge: greedy + top-k trials per prefix, ranked by loss, submission CSV "
+      "and the official recall at 100 errors",
+      challenge_params());
 }
 
 }  // namespace eidetic::attacks

@@ -21,31 +21,14 @@ void check_ids(const std::vector<int64_t>& ids, int64_t vocab, const std::string
 
 }  // namespace
 
-std::vector<Field> item_source_fields(int64_t default_prefix_len, int64_t default_suffix_len) {
-  return {
-      make_field("source", Field::Type::string, "npy", "where items come from", false, {"npy", "megatron", "text", "jsonl"}),
-      make_field("items", Field::Type::string, "", "jsonl source: one {\"prefix\": [ids], \"suffix\": [ids], \"duplicates\": n} per line"),
-      make_field("prefix", Field::Type::string, "", "npy source: (N, P) integer array of prefixes"),
-      make_field("suffix", Field::Type::string, "", "npy source: (N, S) integer array of true suffixes"),
-      make_field("duplicates", Field::Type::string, "", "optional (N) integer .npy: copies of each item in the training data"),
-      make_field("dataset", Field::Type::string, "", "megatron source: PREFIX of the .bin/.idx pair"),
-      make_field("start_row", Field::Type::integer, "0", "megatron source: first row"),
-      make_field("offset", Field::Type::integer, "0", "megatron source: token position where the prefix starts"),
-      make_field("files", Field::Type::string_list, "[]", "text source: .txt/.jsonl files or folders"),
-      make_field("limit", Field::Type::integer, "0", "only the first N items (0: all)"),
-      make_field("prefix_len", Field::Type::integer, std::to_string(default_prefix_len), "prefix tokens (0: all the item has)"),
-      make_field("suffix_len", Field::Type::integer, std::to_string(default_suffix_len), "suffix tokens to extract (0: all)"),
-  };
-}
-
-std::vector<Item> load_items(const nlohmann::json& p, int64_t vocab, const tok::Tokenizer* tokenizer) {
-  const std::string source = p.at("source");
-  const int64_t limit = p.at("limit").get<int64_t>();
-  const int64_t prefix_len = p.at("prefix_len").get<int64_t>(), suffix_len = p.at("suffix_len").get<int64_t>();
+std::vector<Item> load_items(const ItemSource& p, int64_t vocab, const tok::Tokenizer* tokenizer) {
+  const std::string& source = p.source;
+  const int64_t limit = p.limit;
+  const int64_t prefix_len = p.prefix_len, suffix_len = p.suffix_len;
   if (prefix_len < 0 || suffix_len < 0) throw Error("attack: prefix_len and suffix_len must be >= 0");
   std::vector<Item> items;
   if (source == "npy") {
-    const std::string pf = p.value("prefix", ""), sf = p.value("suffix", "");
+    const std::string &pf = p.prefix, &sf = p.suffix;
     if (pf.empty() || sf.empty()) throw Error("attack: the npy source needs `prefix` and `suffix` files");
     const auto prefix = corpus::read_npy_tokens(pf);
     const auto suffix = corpus::read_npy_tokens(sf);
@@ -57,8 +40,8 @@ std::vector<Item> load_items(const nlohmann::json& p, int64_t vocab, const tok::
     if (prefix_len > P) throw Error(pf + ": prefix_len " + std::to_string(prefix_len) + " exceeds its " + std::to_string(P) + " columns");
     if (suffix_len > S) throw Error(sf + ": suffix_len " + std::to_string(suffix_len) + " exceeds its " + std::to_string(S) + " columns");
     std::vector<int64_t> counts;
-    if (!p.value("duplicates", "").empty()) {
-      const std::string df = p.value("duplicates", "");
+    if (!p.duplicates.empty()) {
+      const std::string& df = p.duplicates;
       const auto d = corpus::read_npy_tokens(df);
       if (d.shape.size() != 1 || d.shape[0] != N) throw Error(df + ": expected a 1-D array of " + std::to_string(N) + " counts");
       counts = d.values;
@@ -76,7 +59,7 @@ std::vector<Item> load_items(const nlohmann::json& p, int64_t vocab, const tok::
       items.push_back(std::move(it));
     }
   } else if (source == "jsonl") {
-    const std::string path = p.value("items", "");
+    const std::string& path = p.items;
     if (path.empty()) throw Error("attack: the jsonl source needs `items`");
     std::ifstream in(path);
     if (!in) throw Error(path + ": cannot open the items file");
@@ -106,10 +89,10 @@ std::vector<Item> load_items(const nlohmann::json& p, int64_t vocab, const tok::
       }
     }
   } else if (source == "megatron") {
-    const std::string path = p.value("dataset", "");
+    const std::string& path = p.dataset;
     if (path.empty()) throw Error("attack: the megatron source needs `dataset`");
     const corpus::MegatronDataset data(path);
-    const int64_t start = p.at("start_row").get<int64_t>(), offset = p.at("offset").get<int64_t>();
+    const int64_t start = p.start_row, offset = p.offset;
     const int64_t pl = prefix_len ? prefix_len : 32, sl = suffix_len ? suffix_len : 32;
     if (start < 0 || start >= data.size())
       throw Error(path + ": start_row " + std::to_string(start) + " is past its " + std::to_string(data.size()) + " rows");
@@ -127,7 +110,7 @@ std::vector<Item> load_items(const nlohmann::json& p, int64_t vocab, const tok::
   } else {
     if (!tokenizer) throw Error("attack: the text source needs a tokenizer (model.tokenizer)");
     std::vector<std::filesystem::path> files;
-    for (const auto& x : p.at("files")) files.emplace_back(x.get<std::string>());
+    for (const auto& x : p.files) files.emplace_back(x);
     if (files.empty()) throw Error("attack: the text source needs `files`");
     const int64_t pl = prefix_len ? prefix_len : 50, sl = suffix_len ? suffix_len : 50;
     for (const auto& doc : corpus::read_text_corpus(files, *tokenizer)) {

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "common/schema.h"
+#include "attacks/params.h"
 
 namespace eidetic::tok {
 class Tokenizer;
@@ -26,11 +26,38 @@ struct Item {
   std::string source;            // where it came from, for records ("row 17", "file.txt")
 };
 
-// The fields of an item source (merged into an attack's parameters).
-std::vector<Field> item_source_fields(int64_t default_prefix_len, int64_t default_suffix_len);
+// Where items come from: the parameters of an item source, a base of an attack's Params.
+struct ItemSource {
+  std::string source = "npy";  // npy, megatron, text, jsonl
+  std::string items;           // jsonl
+  std::string prefix, suffix, duplicates;  // npy
+  std::string dataset;         // megatron
+  int64_t start_row = 0, offset = 0;
+  std::vector<std::string> files;  // text
+  int64_t limit = 0;
+  int64_t prefix_len = 0, suffix_len = 0;
+};
 
-// Reads the items an attack's parameters describe. `vocab` bounds the token ids (clear error
-// naming the file otherwise); `tokenizer` is needed for text sources.
-std::vector<Item> load_items(const nlohmann::json& params, int64_t vocab, const tok::Tokenizer* tokenizer);
+// The table rows of an item source, added to the table of a Params deriving from ItemSource.
+template <class P>
+void add_item_source_params(ParamTable<P>& t) {
+  using S = ItemSource;
+  t.push_back(param<P>("source", &S::source, "npy", "where items come from", false, {"npy", "megatron", "text", "jsonl"}));
+  t.push_back(param<P>("items", &S::items, "", "jsonl source: one {\"prefix\": [ids], \"suffix\": [ids], \"duplicates\": n} per line"));
+  t.push_back(param<P>("prefix", &S::prefix, "", "npy source: (N, P) integer array of prefixes"));
+  t.push_back(param<P>("suffix", &S::suffix, "", "npy source: (N, S) integer array of true suffixes"));
+  t.push_back(param<P>("duplicates", &S::duplicates, "", "optional (N) integer .npy: copies of each item in the training data"));
+  t.push_back(param<P>("dataset", &S::dataset, "", "megatron source: PREFIX of the .bin/.idx pair"));
+  t.push_back(param<P>("start_row", &S::start_row, "0", "megatron source: first row"));
+  t.push_back(param<P>("offset", &S::offset, "0", "megatron source: token position where the prefix starts"));
+  t.push_back(param<P>("files", &S::files, "[]", "text source: .txt/.jsonl files or folders"));
+  t.push_back(param<P>("limit", &S::limit, "0", "only the first N items (0: all)"));
+  t.push_back(param<P>("prefix_len", &S::prefix_len, "0", "prefix tokens (0: all the item has)"));
+  t.push_back(param<P>("suffix_len", &S::suffix_len, "0", "suffix tokens to extract (0: all)"));
+}
+
+// Reads the items a source describes. `vocab` bounds the token ids (clear error naming the file
+// otherwise); `tokenizer` is needed for text sources.
+std::vector<Item> load_items(const ItemSource& p, int64_t vocab, const tok::Tokenizer* tokenizer);
 
 }  // namespace eidetic::attacks

@@ -22,7 +22,6 @@
 #include <cmath>
 
 #include "attacks/attack.h"
-#include "attacks/engine_calls.h"
 #include "attacks/sequences.h"
 #include "attacks/summary.h"
 #include "common/error.h"
@@ -47,36 +46,50 @@ double lowest_mean(std::vector<double> v, double k) {
   return s / static_cast<double>(n);
 }
 
+struct MembershipParams {
+  std::vector<std::string> members, nonmembers;
+  double k = 0.2;
+  int64_t max_tokens = 256, limit = 0, code_vocab = 0;
+};
+
+const ParamTable<MembershipParams>& membership_params() {
+  using P = MembershipParams;
+  static const ParamTable<P> table = {
+      param<P>("members", &P::members, "", "member sequences: a (N, T) .npy, or .txt/.jsonl files", required),
+      param<P>("nonmembers", &P::nonmembers, "", "non-member sequences, same forms", required),
+      param<P>("k", &P::k, "0.2", "fraction of lowest tokens for min-k% and min-k%++"),
+      param<P>("max_tokens", &P::max_tokens, "256", "truncate text documents to this many tokens"),
+      param<P>("limit", &P::limit, "0", "at most N sequences from each set (0: all)"),
+      param<P>("code_vocab", &P::code_vocab, "0",
+               "ids of the uniform code the members' memorized bits are measured against (0: the model's vocabulary)")};
+  return table;
+}
+
 class Membership : public Attack {
  public:
-  explicit Membership(Context& ctx) : ctx_(ctx) {
-    const json& p = ctx.config.at("attack");
+  Membership(Session& session, const MembershipParams& p) : session_(session) {
     const auto t0 = Clock::now();
-    const int64_t vocab = ctx.config.at("_vocab_size").get<int64_t>();
-    const int64_t max_len = p.at("max_tokens").get<int64_t>();
-    members_ = load_sequences(p.at("members"), ctx.tokenizer, vocab, max_len, "attack.members");
-    nonmembers_ = load_sequences(p.at("nonmembers"), ctx.tokenizer, vocab, max_len, "attack.nonmembers");
-    k_ = p.at("k").get<double>();
+    const int64_t vocab = session.vocab_size();
+    const int64_t max_len = p.max_tokens;
+    members_ = load_sequences(p.members, session.tokenizer(), vocab, max_len, "attack.members");
+    nonmembers_ = load_sequences(p.nonmembers, session.tokenizer(), vocab, max_len, "attack.nonmembers");
+    k_ = p.k;
     if (!(k_ > 0 && k_ <= 1)) throw Error("attack.k must be in (0, 1]");
-    const int64_t limit = p.at("limit").get<int64_t>();
+    const int64_t limit = p.limit;
     if (limit > 0) {
       if (static_cast<int64_t>(members_.size()) > limit) members_.resize(static_cast<size_t>(limit));
       if (static_cast<int64_t>(nonmembers_.size()) > limit) nonmembers_.resize(static_cast<size_t>(limit));
     }
-    const std::string ref = p.value("reference", "");
-    if (!ref.empty()) {
-      const auto& m = ctx.engine->model();
-      reference_model_ = std::make_unique<models::Model>(models::load_model(ref, m.device(), m.dtype()));
-      if (reference_model_->config().vocab_size != m.config().vocab_size)
-        throw Error(ref + ": the reference model's vocabulary (" + std::to_string(reference_model_->config().vocab_size) +
-                    ") differs from the target's (" + std::to_string(m.config().vocab_size) + ")");
-      reference_engine_ = std::make_unique<models::Engine>(*reference_model_);
-    }
-    ctx.profile->add("tokenize", std::chrono::duration<double>(Clock::now() - t0).count());
+    code_vocab_ = p.code_vocab > 0 ? p.code_vocab : vocab;
+    if (session.has_reference() && session.reference_vocab_size() != vocab)
+      throw Error(session.reference_path() + ": the reference model's vocabulary (" +
+                  std::to_string(session.reference_vocab_size()) + ") differs from the target's (" + std::to_string(vocab) +
+                  ")");
+    session.profile().add("tokenize", std::chrono::duration<double>(Clock::now() - t0).count());
     int64_t longest = 0;
     for (const auto* set : {&members_, &nonmembers_})
       for (const auto& s : *set) longest = std::max<int64_t>(longest, static_cast<int64_t>(s.size()));
-    batch_ = attacks::batch_items(ctx, longest);
+    batch_ = session.batch_items(longest);
   }
 
   int64_t item_count() const override { return static_cast<int64_t>(members_.size() + nonmembers_.size()); }
@@ -85,9 +98,9 @@ class Membership : public Attack {
   std::vector<json> run_batch(const std::vector<int64_t>& ids) override {
     std::vector<std::vector<int64_t>> seqs;
     for (int64_t id : ids) seqs.push_back(sequence(id));
-    const auto scored = attacks::score(ctx_, seqs, /*entropy=*/false, /*rank=*/false);
+    const auto scored = session_.score(seqs, /*entropy=*/false, /*rank=*/false);
     std::vector<models::Scored> ref;
-    if (reference_engine_) ref = reference_engine_->score(seqs);
+    if (session_.has_reference()) ref = session_.score_reference(seqs);
     const auto t0 = Clock::now();
     const auto zpp = min_k_pp(seqs);
     std::vector<json> records;
@@ -103,13 +116,13 @@ class Membership : public Attack {
         for (float x : ref[i].logprob) rs += x;
         scores["reference"] = mean - rs / static_cast<double>(ref[i].logprob.size());
       }
-      if (ctx_.tokenizer) {
-        const std::string text = ctx_.tokenizer->decode(seqs[i]);
+      if (session_.tokenizer()) {
+        const std::string text = session_.tokenizer()->decode(seqs[i]);
         const double bits = metrics::zlib_entropy_bits(text);
         scores["zlib"] = bits > 0 ? sum / bits : 0.0;
-        const auto lower = ctx_.tokenizer->encode(metrics::to_lower_ascii(text));
+        const auto lower = session_.tokenizer()->encode(metrics::to_lower_ascii(text));
         if (lower.size() >= 2) {
-          const auto ls = attacks::score(ctx_, {lower})[0].logprob;
+          const auto ls = session_.score({lower})[0].logprob;
           double lsum = 0;
           for (float x : ls) lsum += x;
           scores["lowercase"] = -lsum / static_cast<double>(ls.size()) - (-mean);
@@ -118,7 +131,7 @@ class Membership : public Attack {
       const bool member = ids[i] < static_cast<int64_t>(members_.size());
       records.push_back({{"id", ids[i]}, {"member", member}, {"tokens", seqs[i].size()}, {"scores", scores}});
     }
-    ctx_.profile->add("match", std::chrono::duration<double>(Clock::now() - t0).count());
+    session_.profile().add("match", std::chrono::duration<double>(Clock::now() - t0).count());
     return records;
   }
 
@@ -135,7 +148,7 @@ class Membership : public Attack {
     json rows = json::array(), series = json::array();
     for (const auto& [name, scores] : by_score) {
       if (scores.size() != labels.size()) continue;  // a score not every record has
-      const auto auc = metrics::bootstrap_auc(scores, labels, 1000, 0.95, ctx_.seed);
+      const auto auc = metrics::bootstrap_auc(scores, labels, 1000, 0.95, session_.seed());
       const auto roc = metrics::roc_curve(scores, labels);
       const double t01 = metrics::tpr_at_fpr(roc, 0.001), t1 = metrics::tpr_at_fpr(roc, 0.01);
       out["metrics"].push_back(metric_json("auc_" + name, auc, "ROC AUC of the " + name + " score (members vs non-members)"));
@@ -154,6 +167,19 @@ class Membership : public Attack {
                              {"title", "Membership inference by score"},
                              {"columns", {"score", "AUC", "AUC low", "AUC high", "TPR@0.1%FPR", "TPR@1%FPR"}},
                              {"rows", rows}});
+    // Bits of the member texts the model memorized (Morris et al. 2025's measure): per member,
+    // its uniform code length ((T - 1) x log2 code_vocab) minus its code length under the
+    // model, counted when positive.
+    double uniform = 0, memorized = 0;
+    for (const auto& r : records) {
+      if (!r.at("member").get<bool>()) continue;
+      const double predicted = static_cast<double>(r.at("tokens").get<int64_t>() - 1);
+      const double uniform_bits = predicted * std::log2(static_cast<double>(code_vocab_));
+      const double model_bits = -r.at("scores").at("loss").get<double>() * predicted / std::log(2.0);
+      uniform += uniform_bits;
+      memorized += std::max(0.0, uniform_bits - model_bits);
+    }
+    out["member_bits"] = {{"uniform", uniform}, {"memorized", memorized}, {"code_vocab", code_vocab_}};
     out["plots"] = {{{"id", "roc"},
                      {"title", "ROC: membership inference"},
                      {"kind", "roc"},
@@ -169,50 +195,33 @@ class Membership : public Attack {
     return id < m ? members_[static_cast<size_t>(id)] : nonmembers_[static_cast<size_t>(id - m)];
   }
 
-  // Min-K%++ per sequence, from the model's full next-token distributions.
+  // Min-K%++ per sequence: the lowest k of (log p(x_t) - mu_t) / sigma_t, from the model's own
+  // next-token distributions.
   std::vector<double> min_k_pp(const std::vector<std::vector<int64_t>>& seqs) const {
-    const models::Model& m = ctx_.engine->model();
     std::vector<double> out;
-    for (const auto& s : seqs) {
-      const at::Tensor ids = at::tensor(s, at::kLong).unsqueeze(0);
-      const at::Tensor logp = at::log_softmax(m.logits(m.forward(ids, at::Tensor(), nullptr))[0], -1);  // (T, V)
-      const at::Tensor p = logp.exp();
-      const at::Tensor mu = (p * logp).sum(-1);
-      // E[(log p - mu)^2], not E[(log p)^2] - mu^2: the difference of two nearly equal sums
-      // (~30 each for a flat 256-token distribution) loses four digits of a float32 variance.
-      const at::Tensor sigma = (p * (logp - mu.unsqueeze(-1)).square()).sum(-1).clamp_min(1e-12).sqrt();
-      const int64_t T = ids.size(1);
-      const at::Tensor target = logp.slice(0, 0, T - 1).gather(-1, ids[0].slice(0, 1).to(logp.device()).unsqueeze(-1)).squeeze(-1);
-      const at::Tensor z = ((target - mu.slice(0, 0, T - 1)) / sigma.slice(0, 0, T - 1)).cpu().to(at::kDouble);
-      out.push_back(lowest_mean(std::vector<double>(z.data_ptr<double>(), z.data_ptr<double>() + z.numel()), k_));
+    for (const auto& st : session_.token_stats(seqs)) {
+      std::vector<double> z;
+      for (size_t t = 0; t < st.logprob.size(); ++t) z.push_back((st.logprob[t] - st.mean[t]) / st.stddev[t]);
+      out.push_back(lowest_mean(std::move(z), k_));
     }
     return out;
   }
 
-  Context& ctx_;
+  Session& session_;
   std::vector<std::vector<int64_t>> members_, nonmembers_;
-  std::unique_ptr<models::Model> reference_model_;
-  std::unique_ptr<models::Engine> reference_engine_;
   double k_ = 0.2;
-  int64_t batch_ = 1;
+  int64_t batch_ = 1, code_vocab_ = 0;
 };
 
 
 }  // namespace
 
 AttackInfo membership_info() {
-  AttackInfo a;
-  a.name = "membership";
-  a.summary = "membership inference: LOSS, reference ratio, zlib, lowercase, min-k% and min-k%++ scores; ROC AUC, "
-              "TPR at low FPR (Carlini et al. 2022; Shi et al. 2024; Zhang et al. 2024)";
-  a.params = {make_field("members", Field::Type::string_list, "", "member sequences: a (N, T) .npy, or .txt/.jsonl files", true),
-              make_field("nonmembers", Field::Type::string_list, "", "non-member sequences, same forms", true),
-              make_field("reference", Field::Type::string, "", "optional reference model for the ratio score"),
-              make_field("k", Field::Type::number, "0.2", "fraction of lowest tokens for min-k% and min-k%++"),
-              make_field("max_tokens", Field::Type::integer, "256", "truncate text documents to this many tokens"),
-              make_field("limit", Field::Type::integer, "0", "at most N sequences from each set (0: all)")};
-  a.make = [](Context& ctx) { return std::make_unique<Membership>(ctx); };
-  return a;
+  return make_attack_info<Membership>(
+      "membership",
+      "membership inference: LOSS, reference ratio, zlib, lowercase, min-k% and min-k%++ scores; ROC AUC, TPR at low "
+      "FPR (Carlini et al. 2022; Shi et al. 2024; Zhang et al. 2024)",
+      membership_params());
 }
 
 }  // namespace eidetic::attacks

@@ -10,7 +10,6 @@
 #include <chrono>
 
 #include "attacks/attack.h"
-#include "attacks/engine_calls.h"
 #include "attacks/summary.h"
 #include "common/error.h"
 #include "corpus/megatron.h"
@@ -22,25 +21,40 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
+struct PythiaParams {
+  std::string dataset;
+  int64_t start_row = 0, rows = 1000, context = 32, continuation = 32;
+};
+
+const ParamTable<PythiaParams>& pythia_params() {
+  using P = PythiaParams;
+  static const ParamTable<P> table = {
+      param<P>("dataset", &P::dataset, "", "PREFIX of the Megatron .bin/.idx pair", required),
+      param<P>("start_row", &P::start_row, "0", "first row"),
+      param<P>("rows", &P::rows, "1000", "rows to score (0: to the end)"),
+      param<P>("context", &P::context, "32", "prompt tokens"),
+      param<P>("continuation", &P::continuation, "32", "tokens to reproduce")};
+  return table;
+}
+
 class PythiaMemorization : public Attack {
  public:
-  explicit PythiaMemorization(Context& ctx) : ctx_(ctx) {
-    const json& p = ctx.config.at("attack");
-    const std::string path = p.at("dataset");
-    context_ = p.at("context").get<int64_t>();
-    continuation_ = p.at("continuation").get<int64_t>();
+  PythiaMemorization(Session& session, const PythiaParams& p) : session_(session) {
+    const std::string& path = p.dataset;
+    context_ = p.context;
+    continuation_ = p.continuation;
     if (context_ < 1 || continuation_ < 1) throw Error("attack: context and continuation must be at least 1");
     const auto t0 = Clock::now();
     data_ = std::make_unique<corpus::MegatronDataset>(path);
-    start_ = p.at("start_row").get<int64_t>();
-    const int64_t rows = p.at("rows").get<int64_t>();
+    start_ = p.start_row;
+    const int64_t rows = p.rows;
     if (start_ < 0 || start_ >= data_->size())
       throw Error(path + ": start_row " + std::to_string(start_) + " is past its " + std::to_string(data_->size()) + " rows");
     count_ = rows > 0 ? std::min(rows, data_->size() - start_) : data_->size() - start_;
-    vocab_ = ctx.config.at("_vocab_size").get<int64_t>();
+    vocab_ = session.vocab_size();
     path_ = path;
-    ctx.profile->add("tokenize", std::chrono::duration<double>(Clock::now() - t0).count());
-    batch_ = attacks::batch_items(ctx, context_ + continuation_);
+    session.profile().add("tokenize", std::chrono::duration<double>(Clock::now() - t0).count());
+    batch_ = session.batch_items(context_ + continuation_);
   }
 
   int64_t item_count() const override { return count_; }
@@ -68,7 +82,7 @@ class PythiaMemorization : public Attack {
     if (prompts.empty()) return records;
     models::DecodeSpec spec;
     spec.max_new_tokens = continuation_;
-    const auto generated = attacks::generate(ctx_, prompts, spec);
+    const auto generated = session_.generate(prompts, spec);
     const auto t0 = Clock::now();
     for (size_t i = 0; i < kept.size(); ++i) {
       const auto& g = generated[i].tokens;
@@ -77,7 +91,7 @@ class PythiaMemorization : public Attack {
       const double score = static_cast<double>(same) / static_cast<double>(continuation_);
       records.push_back({{"id", kept[i]}, {"row", start_ + kept[i]}, {"score", score}, {"memorized", same == continuation_}});
     }
-    ctx_.profile->add("match", std::chrono::duration<double>(Clock::now() - t0).count());
+    session_.profile().add("match", std::chrono::duration<double>(Clock::now() - t0).count());
     return records;
   }
 
@@ -96,9 +110,9 @@ class PythiaMemorization : public Attack {
       points.push_back({static_cast<double>(k) / static_cast<double>(continuation_), histogram[k]});
     json out = {{"run", {{"items", scores.size()}}}, {"tables", json::array()}};
     out["metrics"] = {
-        metric_json("memorized_fraction", metrics::bootstrap_mean(memorized, 1000, 0.95, ctx_.seed),
+        metric_json("memorized_fraction", metrics::bootstrap_mean(memorized, 1000, 0.95, session_.seed()),
                     "fraction of sequences with memorization score 1 (all continuation tokens reproduced)"),
-        metric_json("mean_memorization_score", metrics::bootstrap_mean(scores, 1000, 0.95, ctx_.seed + 1),
+        metric_json("mean_memorization_score", metrics::bootstrap_mean(scores, 1000, 0.95, session_.seed() + 1),
                     "mean fraction of continuation positions reproduced")};
     out["plots"] = {{{"id", "score_distribution"},
                      {"title", "Distribution of memorization scores"},
@@ -110,36 +124,21 @@ class PythiaMemorization : public Attack {
   }
 
  private:
-  Context& ctx_;
+  Session& session_;
   std::unique_ptr<corpus::MegatronDataset> data_;
   std::string path_;
   int64_t context_ = 32, continuation_ = 32, start_ = 0, count_ = 0, vocab_ = 0, batch_ = 1;
 };
 
-Field int_field(std::string name, std::string def, std::string help) {
-  Field f;
-  f.name = std::move(name);
-  f.type = Field::Type::integer;
-  f.default_yaml = std::move(def);
-  f.help = std::move(help);
-  return f;
-}
 
 }  // namespace
 
 AttackInfo pythia_memorization_info() {
-  AttackInfo a;
-  a.name = "pythia-memorization";
-  a.summary = "memorization score over rows of a Megatron dataset: 32-token prompt, greedy to 64, fraction of tokens "
-              "32..63 reproduced (Biderman et al. 2023)";
-  Field dataset;
-  dataset.name = "dataset";
-  dataset.required = true;
-  dataset.help = "PREFIX of the Megatron .bin/.idx pair";
-  a.params = {dataset, int_field("start_row", "0", "first row"), int_field("rows", "1000", "rows to score (0: to the end)"),
-              int_field("context", "32", "prompt tokens"), int_field("continuation", "32", "tokens to reproduce")};
-  a.make = [](Context& ctx) { return std::make_unique<PythiaMemorization>(ctx); };
-  return a;
+  return make_attack_info<PythiaMemorization>(
+      "pythia-memorization",
+      "memorization score over rows of a Megatron dataset: 32-token prompt, greedy to 64, fraction of tokens "
+      "32..63 reproduced (Biderman et al. 2023)",
+      pythia_params());
 }
 
 }  // namespace eidetic::attacks

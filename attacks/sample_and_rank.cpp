@@ -15,7 +15,6 @@
 #include <cmath>
 
 #include "attacks/attack.h"
-#include "attacks/engine_calls.h"
 #include "attacks/summary.h"
 #include "common/error.h"
 #include "corpus/ngram_index.h"
@@ -39,43 +38,61 @@ double mean_nll(const std::vector<float>& lp, size_t from = 0, size_t to = SIZE_
   return s / static_cast<double>(to - from);
 }
 
+struct SampleAndRankParams {
+  int64_t samples = 1000, length = 256;
+  std::string strategy = "top-k";
+  int64_t top_k = 40;
+  std::vector<std::string> prompt_files, corpus;
+  int64_t ngram = 50, window = 50;
+  double dedup_threshold = 0.5;
+  std::vector<int64_t> precision_at;
+};
+
+const ParamTable<SampleAndRankParams>& sample_and_rank_params() {
+  using P = SampleAndRankParams;
+  static const ParamTable<P> table = {
+      param<P>("samples", &P::samples, "1000", "samples to draw"),
+      param<P>("length", &P::length, "256", "tokens per sample"),
+      param<P>("strategy", &P::strategy, "top-k", "how to sample", false, {"top-k", "temperature-decay", "corpus-prompts"}),
+      param<P>("top_k", &P::top_k, "40", "k for top-k and corpus prompts"),
+      param<P>("prompt_files", &P::prompt_files, "[]", "text to draw 5-10 token prompts from (corpus-prompts)"),
+      param<P>("corpus", &P::corpus, "", "the training data (.txt/.jsonl) to check samples against", required),
+      param<P>("ngram", &P::ngram, "50", "window length of the corpus check"),
+      param<P>("window", &P::window, "50", "window of the minimum-perplexity signal"),
+      param<P>("dedup_threshold", &P::dedup_threshold, "0.5", "trigram Jaccard above which a sample is a near-duplicate"),
+      param<P>("precision_at", &P::precision_at, "[100, 1000]", "report precision of the top k")};
+  return table;
+}
+
 class SampleAndRank : public Attack {
  public:
-  explicit SampleAndRank(Context& ctx) : ctx_(ctx) {
-    const json& p = ctx.config.at("attack");
-    if (!ctx.tokenizer) throw Error("attack sample-and-rank: needs a tokenizer (model.tokenizer) for zlib and lowercase");
-    const auto t0 = Clock::now();
-    samples_ = p.at("samples").get<int64_t>();
-    length_ = p.at("length").get<int64_t>();
-    strategy_ = p.at("strategy");
-    top_k_ = p.at("top_k").get<int64_t>();
-    window_ = p.at("window").get<int64_t>();
-    dedup_ = p.at("dedup_threshold").get<double>();
-    for (const auto& k : p.at("precision_at")) precision_at_.push_back(k.get<int64_t>());
-    const auto& cfg = ctx.engine->model().config();
-    start_token_ = cfg.bos_token_id.value_or(ctx.tokenizer->bos_id().value_or(0));
+  SampleAndRank(Session& session, const SampleAndRankParams& p) : session_(session) {
+    if (!session.tokenizer()) throw Error("attack sample-and-rank: needs a tokenizer (model.tokenizer) for zlib and lowercase");
+    auto t0 = Clock::now();
+    samples_ = p.samples;
+    length_ = p.length;
+    strategy_ = p.strategy;
+    top_k_ = p.top_k;
+    window_ = p.window;
+    dedup_ = p.dedup_threshold;
+    precision_at_ = p.precision_at;
+    start_token_ = session.model().config().bos_token_id.value_or(session.tokenizer()->bos_id().value_or(0));
     if (strategy_ == "corpus-prompts") {
-      std::vector<std::filesystem::path> files;
-      for (const auto& f : p.at("prompt_files")) files.emplace_back(f.get<std::string>());
+      std::vector<std::filesystem::path> files(p.prompt_files.begin(), p.prompt_files.end());
       if (files.empty()) throw Error("attack.prompt_files: the corpus-prompts strategy needs files to draw prompts from");
-      for (auto& d : corpus::read_text_corpus(files, *ctx.tokenizer))
+      for (auto& d : corpus::read_text_corpus(files, *session.tokenizer()))
         if (d.tokens.size() >= 10) prompt_docs_.push_back(std::move(d.tokens));
       if (prompt_docs_.empty()) throw Error("attack.prompt_files: no document has 10 tokens");
     }
-    std::vector<std::filesystem::path> corpus_files;
-    for (const auto& f : p.at("corpus")) corpus_files.emplace_back(f.get<std::string>());
+    std::vector<std::filesystem::path> corpus_files(p.corpus.begin(), p.corpus.end());
     if (corpus_files.empty()) throw Error("attack.corpus: name the training data to check samples against");
     std::vector<std::vector<int64_t>> docs;
-    for (auto& d : corpus::read_text_corpus(corpus_files, *ctx.tokenizer)) docs.push_back(std::move(d.tokens));
-    index_ = std::make_unique<corpus::NgramIndex>(docs, p.at("ngram").get<int64_t>(), "auto");
-    const std::string ref = p.value("reference", "");
-    if (!ref.empty()) {
-      const auto& m = ctx.engine->model();
-      reference_model_ = std::make_unique<models::Model>(models::load_model(ref, m.device(), m.dtype()));
-      reference_engine_ = std::make_unique<models::Engine>(*reference_model_);
-    }
-    ctx.profile->add("tokenize", std::chrono::duration<double>(Clock::now() - t0).count());
-    batch_ = attacks::batch_items(ctx, length_ + 10);
+    for (auto& d : corpus::read_text_corpus(corpus_files, *session.tokenizer())) docs.push_back(std::move(d.tokens));
+    session.profile().add("tokenize", std::chrono::duration<double>(Clock::now() - t0).count());
+    t0 = Clock::now();
+    index_ = std::make_unique<corpus::NgramIndex>(docs, p.ngram, "auto");
+    session.profile().add("index", std::chrono::duration<double>(Clock::now() - t0).count());
+    batch_ = session.batch_items(length_ + 10);
   }
 
   int64_t item_count() const override { return samples_; }
@@ -87,7 +104,7 @@ class SampleAndRank : public Attack {
     models::DecodeSpec spec;
     spec.mode = models::DecodeSpec::Mode::sample;
     spec.max_new_tokens = length_;
-    spec.sampling.seed = ctx_.seed;
+    spec.sampling.seed = session_.seed();
     spec.prompt_ids = ids;
     if (strategy_ == "temperature-decay") {
       spec.sampling.temperature_start = 10.f;
@@ -96,7 +113,7 @@ class SampleAndRank : public Attack {
     } else {
       spec.sampling.top_k = top_k_;
     }
-    const auto generated = attacks::generate(ctx_, prompts, spec);
+    const auto generated = session_.generate(prompts, spec);
     std::vector<std::vector<int64_t>> full;
     for (size_t i = 0; i < ids.size(); ++i) {
       auto s = prompts[i];
@@ -104,7 +121,7 @@ class SampleAndRank : public Attack {
       full.push_back(std::move(s));
     }
     std::vector<models::Scored> ref;
-    if (reference_engine_) ref = reference_engine_->score(full);
+    if (session_.has_reference()) ref = session_.score_reference(full);
     const auto t0 = Clock::now();
     std::vector<std::vector<int64_t>> samples;
     for (const auto& g : generated) samples.push_back(g.tokens);
@@ -114,14 +131,14 @@ class SampleAndRank : public Attack {
     std::vector<std::vector<int64_t>> lowered;
     std::vector<int64_t> lowered_index(ids.size(), -1);
     for (size_t i = 0; i < ids.size(); ++i) {
-      texts.push_back(ctx_.tokenizer->decode(generated[i].tokens));
-      auto lower = ctx_.tokenizer->encode(metrics::to_lower_ascii(texts.back()));
+      texts.push_back(session_.tokenizer()->decode(generated[i].tokens));
+      auto lower = session_.tokenizer()->encode(metrics::to_lower_ascii(texts.back()));
       if (lower.size() >= 2) {
         lowered_index[i] = static_cast<int64_t>(lowered.size());
         lowered.push_back(std::move(lower));
       }
     }
-    const auto lower_scores = lowered.empty() ? std::vector<models::Scored>{} : attacks::score(ctx_, lowered);
+    const auto lower_scores = lowered.empty() ? std::vector<models::Scored>{} : session_.score(lowered);
     std::vector<json> records;
     for (size_t i = 0; i < ids.size(); ++i) {
       const auto& g = generated[i];
@@ -144,7 +161,7 @@ class SampleAndRank : public Attack {
       if (!ref.empty()) r["ref_nll"] = mean_nll(ref[i].logprob, prompts[i].size() - 1);
       records.push_back(std::move(r));
     }
-    ctx_.profile->add("match", std::chrono::duration<double>(Clock::now() - t0).count());
+    session_.profile().add("match", std::chrono::duration<double>(Clock::now() - t0).count());
     return records;
   }
 
@@ -224,46 +241,31 @@ class SampleAndRank : public Attack {
  private:
   std::vector<int64_t> prompt_for(int64_t id) const {
     if (strategy_ != "corpus-prompts") return {start_token_};
-    const uint64_t r = kernels::random_bits(ctx_.seed, 0x9f0c, static_cast<uint64_t>(id), 0);
+    const uint64_t r = kernels::random_bits(session_.seed(), 0x9f0c, static_cast<uint64_t>(id), 0);
     const auto& doc = prompt_docs_[r % prompt_docs_.size()];
     const int64_t len = 5 + static_cast<int64_t>((r >> 20) % 6);  // 5..10 tokens
     const int64_t start = static_cast<int64_t>((r >> 32) % (doc.size() - static_cast<size_t>(len) + 1));
     return {doc.begin() + start, doc.begin() + start + len};
   }
 
-  Context& ctx_;
+  Session& session_;
   int64_t samples_ = 1000, length_ = 256, top_k_ = 40, window_ = 50, batch_ = 1, start_token_ = 0;
   double dedup_ = 0.5;
   std::string strategy_;
   std::vector<int64_t> precision_at_;
   std::vector<std::vector<int64_t>> prompt_docs_;
   std::unique_ptr<corpus::NgramIndex> index_;
-  std::unique_ptr<models::Model> reference_model_;
-  std::unique_ptr<models::Engine> reference_engine_;
 };
 
 
 }  // namespace
 
 AttackInfo sample_and_rank_info() {
-  AttackInfo a;
-  a.name = "sample-and-rank";
-  a.summary = "untargeted extraction: sample, rank by perplexity / reference / zlib / lowercase / window signals, check "
-              "the top against the training corpus (Carlini et al. 2021)";
-  a.params = {make_field("samples", Field::Type::integer, "1000", "samples to draw"),
-              make_field("length", Field::Type::integer, "256", "tokens per sample"),
-              make_field("strategy", Field::Type::string, "top-k", "how to sample", false,
-                    {"top-k", "temperature-decay", "corpus-prompts"}),
-              make_field("top_k", Field::Type::integer, "40", "k for top-k and corpus prompts"),
-              make_field("prompt_files", Field::Type::string_list, "[]", "text to draw 5-10 token prompts from (corpus-prompts)"),
-              make_field("corpus", Field::Type::string_list, "", "the training data (.txt/.jsonl) to check samples against", true),
-              make_field("ngram", Field::Type::integer, "50", "window length of the corpus check"),
-              make_field("reference", Field::Type::string, "", "optional reference model for the ratio signal"),
-              make_field("window", Field::Type::integer, "50", "window of the minimum-perplexity signal"),
-              make_field("dedup_threshold", Field::Type::number, "0.5", "trigram Jaccard above which a sample is a near-duplicate"),
-              make_field("precision_at", Field::Type::integer_list, "[100, 1000]", "report precision of the top k")};
-  a.make = [](Context& ctx) { return std::make_unique<SampleAndRank>(ctx); };
-  return a;
+  return make_attack_info<SampleAndRank>(
+      "sample-and-rank",
+      "untargeted extraction: sample, rank by perplexity / reference / zlib / lowercase / window signals, check the top "
+      "against the training corpus (Carlini et al. 2021)",
+      sample_and_rank_params());
 }
 
 }  // namespace eidetic::attacks

@@ -8,12 +8,12 @@
 
 namespace eidetic::attacks {
 
-std::vector<std::vector<int64_t>> load_sequences(const nlohmann::json& files, const tok::Tokenizer* tokenizer,
+std::vector<std::vector<int64_t>> load_sequences(const std::vector<std::string>& files, const tok::Tokenizer* tokenizer,
                                                  int64_t vocab, int64_t max_tokens, const std::string& what) {
   std::vector<std::vector<int64_t>> out;
   std::vector<std::filesystem::path> text;
   for (const auto& f : files) {
-    const std::filesystem::path path = f.get<std::string>();
+    const std::filesystem::path path = f;
     if (path.extension() == ".npy") {
       const auto a = corpus::read_npy_tokens(path);
       if (a.shape.size() != 2) throw Error(path.string() + ": expected a 2-D (N, T) array of token ids");

@@ -2,7 +2,6 @@
 // or text/JSONL files and folders tokenized with the target's tokenizer.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -12,9 +11,9 @@ class Tokenizer;
 
 namespace eidetic::attacks {
 
-// `files` is a JSON list of paths. Sequences are truncated to `max_tokens` (text only); ids are
+// `files` are paths. Sequences are truncated to `max_tokens` (text only); ids are
 // checked against `vocab`; `what` names the config key in errors.
-std::vector<std::vector<int64_t>> load_sequences(const nlohmann::json& files, const tok::Tokenizer* tokenizer,
+std::vector<std::vector<int64_t>> load_sequences(const std::vector<std::string>& files, const tok::Tokenizer* tokenizer,
                                                  int64_t vocab, int64_t max_tokens, const std::string& what);
 
 }  // namespace eidetic::attacks

@@ -8,14 +8,14 @@
 namespace eidetic {
 
 struct Field {
-  enum class Type { string, integer, number, boolean, map, string_list, integer_list, integer_or_auto, any_map };
+  enum class Type { string, integer, number, boolean, map, string_list, integer_list, integer_or_auto, any_map, map_list };
   std::string name;
   Type type = Type::string;
   bool required = false;
   std::string default_yaml;          // empty: no default (an optional field is then omitted)
   std::vector<std::string> choices;  // strings: the allowed values
   std::string help;
-  std::vector<Field> children;       // maps: their fields
+  std::vector<Field> children;       // maps (and each map of a map_list): their fields
 };
 
 // A field in one call: schema tables read like the config they describe.

@@ -1,11 +1,13 @@
 // corpus/ngram_index.cpp: see ngram_index.h.
 //
-// Build: the documents are concatenated; the hashes of all windows are computed (on the device
-// in chunks, or by the CPU twin), those whose window crosses a document boundary are dropped,
-// and the (hash, position) pairs are sorted. Equal hashes are then split into distinct windows
-// by comparing tokens, keeping the first position of each: these entries answer "where" and
-// confirm hits. The distinct hashes go into the hash set (kernels/ngram.h), on the device or
-// on the host.
+// Hashing and the hash set are the n-gram set's (kernels/ngram_set.h), on a CUDA device or on
+// the CPU; this file deals in host vectors only.
+//
+// Build: the documents are concatenated; the set computes the hashes of all windows, those
+// whose window crosses a document boundary are dropped, and the (hash, position) pairs are
+// sorted. Equal hashes are then split into distinct windows by comparing tokens, keeping the
+// first position of each: these entries answer "where" and confirm hits. The distinct hashes
+// then make up the set.
 //
 // Query: the sequences are concatenated the same way, all windows hashed and looked up in the
 // set at once; windows the set reports are confirmed on the host against the entries (a bucket
@@ -22,12 +24,7 @@
 
 #include "common/error.h"
 #include "kernels/ngram.h"
-
-#if EIDETIC_WITH_CUDA
-#include <cuda_runtime_api.h>
-
-#include "kernels/cuda_check.h"
-#endif
+#include "kernels/ngram_set.h"
 
 namespace eidetic::corpus {
 namespace {
@@ -43,88 +40,20 @@ struct Entry {
   int64_t pos;  // start of the window in the concatenated corpus
 };
 
-int64_t next_pow2(int64_t x) {
-  int64_t p = 1;
-  while (p < x) p <<= 1;
-  return p;
+// The CUDA device a device name asks for, or -1 for the CPU: "cpu"; "cuda" (device 0) or
+// "cuda:K" (kernels::make_ngram_set refuses one that is not usable); "auto", the current CUDA
+// device when one is usable (never in a build without CUDA kernels), else the CPU.
+int cuda_device_of(const std::string& device) {
+  if (device == "cpu") return -1;
+  if (device == "auto") return kernels::cuda_device_count() > 0 ? kernels::current_cuda_device() : -1;
+  if (device == "cuda") return 0;
+  if (device.rfind("cuda:", 0) != 0)
+    throw Error("n-gram index: unknown device \"" + device + "\" (expected cpu, cuda, cuda:K or auto)");
+  const std::string digits = device.substr(5);
+  if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 4)
+    throw Error("n-gram index: bad device \"" + device + "\" (expected cpu, cuda, cuda:K or auto)");
+  return std::stoi(digits);
 }
-
-// Windows of at most this many per device pass (tokens and hashes: 16 bytes each).
-constexpr int64_t kDeviceChunk = int64_t{1} << 26;
-
-#if EIDETIC_WITH_CUDA
-// Device memory owned for the lifetime of the object.
-class DeviceBuffer {
- public:
-  DeviceBuffer() = default;
-  explicit DeviceBuffer(size_t bytes) : bytes_(bytes) {
-    if (bytes) EIDETIC_CUDA_CHECK(cudaMalloc(&ptr_, bytes));
-  }
-  ~DeviceBuffer() {
-    if (ptr_) cudaFree(ptr_);
-  }
-  DeviceBuffer(DeviceBuffer&& o) noexcept : ptr_(std::exchange(o.ptr_, nullptr)), bytes_(std::exchange(o.bytes_, 0)) {}
-  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
-    std::swap(ptr_, o.ptr_);
-    std::swap(bytes_, o.bytes_);
-    return *this;
-  }
-  template <typename T>
-  T* as() const {
-    return static_cast<T*>(ptr_);
-  }
-  size_t bytes() const { return bytes_; }
-
- private:
-  void* ptr_ = nullptr;
-  size_t bytes_ = 0;
-};
-
-// Makes `device` current for a scope and restores the previous one.
-class DeviceScope {
- public:
-  explicit DeviceScope(int device) {
-    EIDETIC_CUDA_CHECK(cudaGetDevice(&previous_));
-    if (previous_ != device) EIDETIC_CUDA_CHECK(cudaSetDevice(device));
-    current_ = device;
-  }
-  ~DeviceScope() {
-    if (previous_ != current_) cudaSetDevice(previous_);
-  }
-
- private:
-  int previous_ = 0, current_ = 0;
-};
-
-int usable_cuda_devices() {
-  int count = 0;
-  if (cudaGetDeviceCount(&count) != cudaSuccess) {
-    cudaGetLastError();  // clear the sticky "no device" / "no driver" error
-    return 0;
-  }
-  return count;
-}
-
-// Hashes of windows [0, windows) of `tokens` (host), computed on the device in chunks.
-void device_hashes(const int64_t* tokens, int64_t L, int64_t n, uint64_t* out, cudaStream_t stream) {
-  if (L < n) return;
-  const int64_t windows = L - n + 1;
-  const int64_t chunk = std::min(windows, kDeviceChunk);
-  DeviceBuffer d_tokens(static_cast<size_t>(chunk + n - 1) * sizeof(int64_t));
-  DeviceBuffer d_hashes(static_cast<size_t>(chunk) * sizeof(uint64_t));
-  for (int64_t first = 0; first < windows; first += chunk) {
-    const int64_t count = std::min(chunk, windows - first);
-    EIDETIC_CUDA_CHECK(cudaMemcpyAsync(d_tokens.as<int64_t>(), tokens + first,
-                                       static_cast<size_t>(count + n - 1) * sizeof(int64_t),
-                                       cudaMemcpyHostToDevice, stream));
-    kernels::ngram_hashes(d_tokens.as<int64_t>(), count + n - 1, n, d_hashes.as<uint64_t>(), stream);
-    EIDETIC_CUDA_CHECK(cudaMemcpyAsync(out + first, d_hashes.as<uint64_t>(),
-                                       static_cast<size_t>(count) * sizeof(uint64_t),
-                                       cudaMemcpyDeviceToHost, stream));
-    EIDETIC_CUDA_CHECK(cudaStreamSynchronize(stream));
-  }
-}
-#endif
 
 // Sorts entries by hash, keeping the order of equal hashes (LSD radix sort, 11 bits a pass:
 // several times faster than a comparison sort on uniform 64-bit keys).
@@ -173,8 +102,6 @@ Concatenated concatenate(const std::vector<std::vector<int64_t>>& parts) {
 
 struct NgramIndex::Impl {
   int64_t n = 0;
-  bool cuda = false;
-  int cuda_device = 0;
   std::vector<int64_t> tokens;       // the corpus, documents end to end
   std::vector<int64_t> doc_starts;   // (documents + 1)
   std::vector<Entry> entries;        // one per distinct window, sorted by (hash, pos)
@@ -182,69 +109,9 @@ struct NgramIndex::Impl {
   // uniform, so a bucket holds two to four entries and a lookup reads one or two cache lines.
   std::vector<int64_t> directory;
   int directory_shift = 63;
-  int64_t capacity = 0;              // slots in the hash set
-  std::vector<uint64_t> host_table;  // the set, when on the CPU
-#if EIDETIC_WITH_CUDA
-  DeviceBuffer device_table;         // the set, when on the device
-  cudaStream_t stream = nullptr;
-#endif
-  mutable std::mutex mutex;          // guards the stream and the query statistics
+  std::unique_ptr<kernels::NgramSet> set;  // the distinct hashes, on the CPU or a device
+  mutable std::mutex mutex;          // one query at a time on the set; guards the statistics
   mutable Stats stats;
-
-  ~Impl() {
-#if EIDETIC_WITH_CUDA
-    if (stream) cudaStreamDestroy(stream);
-#endif
-  }
-
-  // Hashes of all windows of `all_tokens`, parts beginning at `starts` (windows crossing a boundary are computed too and
-  // ignored by the caller): out[i] for i in [0, L - n + 1).
-  std::vector<uint64_t> hash_all(const std::vector<int64_t>& all_tokens, const std::vector<int64_t>& starts) const {
-    const int64_t L = static_cast<int64_t>(all_tokens.size());
-    std::vector<uint64_t> out(static_cast<size_t>(std::max<int64_t>(0, L - n + 1)));
-    if (out.empty()) return out;
-#if EIDETIC_WITH_CUDA
-    if (cuda) {
-      DeviceScope scope(cuda_device);
-      device_hashes(all_tokens.data(), L, n, out.data(), stream);
-      return out;
-    }
-#endif
-    // Per part, so that the rolling update never runs across a boundary (cheaper, same bits).
-    for (size_t d = 0; d + 1 < starts.size(); ++d)
-      kernels::ngram_hashes_cpu(all_tokens.data() + starts[d], starts[d + 1] - starts[d], n, out.data() + starts[d]);
-    return out;
-  }
-
-  // Set membership of each key.
-  std::vector<uint8_t> lookup(const std::vector<uint64_t>& keys) const {
-    std::vector<uint8_t> found(keys.size(), 0);
-    if (keys.empty()) return found;
-    static_assert(sizeof(bool) == sizeof(uint8_t));
-#if EIDETIC_WITH_CUDA
-    if (cuda) {
-      DeviceScope scope(cuda_device);
-      const int64_t chunk = std::min<int64_t>(static_cast<int64_t>(keys.size()), kDeviceChunk);
-      DeviceBuffer d_keys(static_cast<size_t>(chunk) * sizeof(uint64_t));
-      DeviceBuffer d_found(static_cast<size_t>(chunk));
-      for (int64_t first = 0; first < static_cast<int64_t>(keys.size()); first += chunk) {
-        const int64_t count = std::min<int64_t>(chunk, static_cast<int64_t>(keys.size()) - first);
-        EIDETIC_CUDA_CHECK(cudaMemcpyAsync(d_keys.as<uint64_t>(), keys.data() + first,
-                                           static_cast<size_t>(count) * sizeof(uint64_t),
-                                           cudaMemcpyHostToDevice, stream));
-        kernels::hashset_contains(device_table.as<uint64_t>(), capacity, d_keys.as<uint64_t>(), count,
-                                  d_found.as<bool>(), stream);
-        EIDETIC_CUDA_CHECK(cudaMemcpyAsync(found.data() + first, d_found.as<bool>(), static_cast<size_t>(count),
-                                           cudaMemcpyDeviceToHost, stream));
-        EIDETIC_CUDA_CHECK(cudaStreamSynchronize(stream));
-      }
-      return found;
-    }
-#endif
-    kernels::hashset_contains_cpu(host_table.data(), capacity, keys.data(), static_cast<int64_t>(keys.size()),
-                                  reinterpret_cast<bool*>(found.data()));
-    return found;
-  }
 
   // The corpus position of a window equal to `window` (n tokens) with hash `hash`, or -1.
   int64_t confirm(uint64_t hash, const int64_t* window) const {
@@ -287,48 +154,13 @@ NgramIndex::NgramIndex(const std::vector<std::vector<int64_t>>& documents, int64
   if (n < 1) throw Error("n-gram index: n must be at least 1, got " + std::to_string(n));
   m.n = n;
 
-  // Where to run.
-  if (device == "cpu") {
-    m.cuda = false;
-  } else if (device == "auto" || device == "cuda" || device.rfind("cuda:", 0) == 0) {
-    int ordinal = 0;
-    if (device.rfind("cuda:", 0) == 0) {
-      const std::string digits = device.substr(5);
-      if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 4)
-        throw Error("n-gram index: bad device \"" + device + "\" (expected cpu, cuda, cuda:K or auto)");
-      ordinal = std::stoi(digits);
-    }
-#if EIDETIC_WITH_CUDA
-    const int count = usable_cuda_devices();
-    if (device == "auto") {
-      m.cuda = count > 0;
-      if (m.cuda) EIDETIC_CUDA_CHECK(cudaGetDevice(&ordinal));
-    } else if (ordinal >= count) {
-      throw Error("n-gram index: device \"" + device + "\" asked for, but " +
-                  (count == 0 ? std::string("no CUDA device is usable") : std::to_string(count) + " CUDA device(s) exist"));
-    } else {
-      m.cuda = true;
-    }
-#else
-    if (device != "auto") throw Error("n-gram index: device \"" + device + "\" asked for, but this build has no CUDA kernels");
-#endif
-    m.cuda_device = ordinal;
-  } else {
-    throw Error("n-gram index: unknown device \"" + device + "\" (expected cpu, cuda, cuda:K or auto)");
-  }
-#if EIDETIC_WITH_CUDA
-  std::unique_ptr<DeviceScope> scope;
-  if (m.cuda) {
-    scope = std::make_unique<DeviceScope>(m.cuda_device);
-    EIDETIC_CUDA_CHECK(cudaStreamCreateWithFlags(&m.stream, cudaStreamNonBlocking));
-  }
-#endif
+  m.set = kernels::make_ngram_set(n, cuda_device_of(device));  // where hashing and the set run
 
   // The corpus and the hashes of its windows.
   Concatenated c = concatenate(documents);
   m.tokens = std::move(c.tokens);
   m.doc_starts = std::move(c.starts);
-  std::vector<uint64_t> hashes = m.hash_all(m.tokens, m.doc_starts);
+  std::vector<uint64_t> hashes = m.set->window_hashes(m.tokens, m.doc_starts);
 
   // (hash, position) of every window inside a document, sorted.
   std::vector<Entry> all;
@@ -361,30 +193,12 @@ NgramIndex::NgramIndex(const std::vector<std::vector<int64_t>>& documents, int64
   m.entries = std::move(all);
   m.build_directory();
 
-  // The hash set of the distinct hashes, at most half full.
-  m.capacity = next_pow2(std::max<int64_t>(16, 2 * distinct_hashes));
+  // The hash set of the distinct hashes (at most half full).
   std::vector<uint64_t> keys;
   keys.reserve(static_cast<size_t>(distinct_hashes));
   for (size_t i = 0; i < m.entries.size(); ++i)
     if (i == 0 || m.entries[i].hash != m.entries[i - 1].hash) keys.push_back(m.entries[i].hash);
-#if EIDETIC_WITH_CUDA
-  if (m.cuda) {
-    m.device_table = DeviceBuffer(static_cast<size_t>(m.capacity) * sizeof(uint64_t));
-    EIDETIC_CUDA_CHECK(cudaMemsetAsync(m.device_table.as<uint64_t>(), 0, m.device_table.bytes(), m.stream));
-    if (!keys.empty()) {
-      DeviceBuffer d_keys(keys.size() * sizeof(uint64_t));
-      EIDETIC_CUDA_CHECK(cudaMemcpyAsync(d_keys.as<uint64_t>(), keys.data(), d_keys.bytes(), cudaMemcpyHostToDevice,
-                                         m.stream));
-      kernels::hashset_insert(m.device_table.as<uint64_t>(), m.capacity, d_keys.as<uint64_t>(),
-                              static_cast<int64_t>(keys.size()), m.stream);
-      EIDETIC_CUDA_CHECK(cudaStreamSynchronize(m.stream));
-    }
-  }
-#endif
-  if (!m.cuda) {
-    m.host_table.assign(static_cast<size_t>(m.capacity), 0);
-    kernels::hashset_insert_cpu(m.host_table.data(), m.capacity, keys.data(), static_cast<int64_t>(keys.size()));
-  }
+  m.set->build(keys);
 
   Stats& s = m.stats;
   s.tokens = static_cast<int64_t>(m.tokens.size());
@@ -392,9 +206,9 @@ NgramIndex::NgramIndex(const std::vector<std::vector<int64_t>>& documents, int64
   s.distinct_windows = static_cast<int64_t>(m.entries.size());
   s.bytes = static_cast<int64_t>(m.tokens.size() * sizeof(int64_t) + m.doc_starts.size() * sizeof(int64_t) +
                                  m.entries.size() * sizeof(Entry) + m.directory.size() * sizeof(int64_t) +
-                                 static_cast<size_t>(m.capacity) * sizeof(uint64_t));
+                                 static_cast<size_t>(m.set->table_bytes()));
   s.bytes_per_token = s.tokens ? static_cast<double>(s.bytes) / static_cast<double>(s.tokens) : 0.0;
-  s.device = m.cuda ? "cuda:" + std::to_string(m.cuda_device) : "cpu";
+  s.device = m.set->device();
   s.build_seconds = seconds_since(t0);
 }
 
@@ -422,9 +236,9 @@ std::vector<NgramIndex::Hit> NgramIndex::query(const std::vector<std::vector<int
   std::vector<uint64_t> hashes;
   std::vector<uint8_t> found;
   {
-    std::lock_guard<std::mutex> lock(m.mutex);  // one batch at a time on the stream
-    hashes = m.hash_all(c.tokens, c.starts);
-    found = m.lookup(hashes);
+    std::lock_guard<std::mutex> lock(m.mutex);  // one batch at a time on the set
+    hashes = m.set->window_hashes(c.tokens, c.starts);
+    found = m.set->contains(hashes);
   }
 
   int64_t examined = 0;

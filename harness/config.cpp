@@ -153,6 +153,7 @@ const char* type_name(Field::Type t) {
     case Field::Type::integer_list: return "a list of integers";
     case Field::Type::integer_or_auto: return "an integer or auto";
     case Field::Type::any_map: return "a mapping";
+    case Field::Type::map_list: return "a list of mappings";
   }
   return "a value";
 }
@@ -292,6 +293,12 @@ nlohmann::json check(const ConfigValue& v, const Field& f, const std::string& pa
     case Field::Type::any_map:
       if (v.kind != ConfigValue::Kind::map) fail(v.location, "key '" + path + "': expected a mapping");
       return infer(v);
+    case Field::Type::map_list: {
+      if (v.kind != ConfigValue::Kind::sequence) fail(v.location, "key '" + path + "': expected " + type_name(f.type));
+      nlohmann::json a = nlohmann::json::array();
+      for (size_t i = 0; i < v.items.size(); ++i) a.push_back(check_map(v.items[i], f, path + "[" + std::to_string(i) + "]", extra));
+      return a;
+    }
     case Field::Type::string_list:
     case Field::Type::integer_list: {
       if (v.kind != ConfigValue::Kind::sequence) fail(v.location, "key '" + path + "': expected " + type_name(f.type));

@@ -16,6 +16,7 @@
 #include "kernels/rng.h"
 #include "harness/config.h"
 #include "harness/run.h"
+#include "attacks/params.h"
 #include "models/config.h"
 #include "models/trainer.h"
 #include "tokenizers/bpe_trainer.h"
@@ -43,60 +44,96 @@ void write_lines(const std::filesystem::path& file, const std::vector<json>& lin
   out.commit();
 }
 
+// One of the lab's attacks, its parameters checked and completed as a config's would be.
+AttackPlan lab_attack(const std::string& name, const json& given) {
+  return {name, name, apply_defaults(given, attacks::find_attack(name).params, "lab." + name)};
+}
+
+
+const attacks::ParamTable<LabSection>& lab_table() {
+  using attacks::param;
+  using P = LabSection;
+  static const attacks::ParamTable<P> t = {
+      param<P>("mode", &P::mode, "text",
+               "text: planted items in English text; random: uniformly random token sequences (memorization capacity, "
+               "Morris et al. 2025)",
+               false, {"text", "random"}),
+      param<P>("random_sequences", &P::random_sequences, "1000", "random mode: training sequences"),
+      param<P>("random_length", &P::random_length, "65", "random mode: tokens per sequence (train.seq_len + 1)"),
+      param<P>("random_vocab", &P::random_vocab, "64", "random mode: tokens are uniform over this many ids"),
+      param<P>("copies", &P::copies, "[1, 2, 4, 8, 16, 32, 64]", "the duplicate-count schedule"),
+      param<P>("items_per_count", &P::items_per_count, "2", "items of each kind per count"),
+      param<P>("kinds", &P::kinds, "[canary, record, passage]", "planted kinds"),
+      param<P>("background", &P::background, "[]", "text files (empty: Debian's fortunes-min)"),
+      param<P>("tokenizer_vocab", &P::tokenizer_vocab, "1024", "pieces of the byte-level BPE trained on the corpus"),
+      param<P>("prefix_tokens", &P::prefix_tokens, "0", "discoverable: prefix tokens given (0: the item's whole prefix)"),
+      param<P>("prefix_lens", &P::prefix_lens, "[]", "discoverable: sweep of prefix lengths (at most k tokens each)"),
+      param<P>("exposure_max_exact", &P::exposure_max_exact, "1000", "score every canary candidate up to this |R|"),
+      param<P>("exposure_samples", &P::exposure_samples, "1000", "candidates sampled beyond that")};
+  return t;
+}
+
+const attacks::ParamTable<ArchSection>& arch_table() {
+  using attacks::param;
+  using P = ArchSection;
+  static const attacks::ParamTable<P> t = {
+      param<P>("family", &P::family, "gpt_neox", "architecture of the trained model", false, {"gpt_neox", "llama"}),
+      param<P>("hidden_size", &P::hidden_size, "128", "width"),
+      param<P>("layers", &P::layers, "4", "depth"),
+      param<P>("heads", &P::heads, "4", "attention heads"),
+      param<P>("intermediate_size", &P::intermediate_size, "0",
+               "MLP width (0: 4 x hidden for gpt_neox, 8/3 x hidden for llama)"),
+      param<P>("max_positions", &P::max_positions, "512", "context length")};
+  return t;
+}
+
+const attacks::ParamTable<TrainSection>& train_table() {
+  using attacks::param;
+  using P = TrainSection;
+  static const attacks::ParamTable<P> t = {
+      param<P>("epochs", &P::epochs, "8", "passes over the corpus (steps follow from it unless steps > 0)"),
+      param<P>("steps", &P::steps, "0", "optimizer steps (0: from epochs)"),
+      param<P>("batch_size", &P::batch_size, "16", "sequences per step"),
+      param<P>("seq_len", &P::seq_len, "128", "tokens per sequence"),
+      param<P>("lr", &P::lr, "0.003", "peak learning rate"),
+      param<P>("warmup_steps", &P::warmup_steps, "50", "linear warm-up"),
+      param<P>("weight_decay", &P::weight_decay, "0.1", "AdamW weight decay"),
+      param<P>("grad_clip", &P::grad_clip, "1.0", "global gradient norm clip"),
+      param<P>("checkpoint_every", &P::checkpoint_every, "200", "steps between checkpoints")};
+  return t;
+}
+
 }  // namespace
 
 std::vector<Field> lab_schema_fields() {
-  return {
-      section("lab",
-              {make_field("mode", Field::Type::string, "text", "text: planted items in English text; random: uniformly random "
-                          "token sequences (memorization capacity, Morris et al. 2025)", false, {"text", "random"}),
-               make_field("random_sequences", Field::Type::integer, "1000", "random mode: training sequences"),
-               make_field("random_length", Field::Type::integer, "65", "random mode: tokens per sequence (train.seq_len + 1)"),
-               make_field("random_vocab", Field::Type::integer, "64", "random mode: tokens are uniform over this many ids"),
-               make_field("copies", Field::Type::integer_list, "[1, 2, 4, 8, 16, 32, 64]", "the duplicate-count schedule"),
-               make_field("items_per_count", Field::Type::integer, "2", "items of each kind per count"),
-               make_field("kinds", Field::Type::string_list, "[canary, record, passage]", "planted kinds"),
-               make_field("background", Field::Type::string_list, "[]", "text files (empty: Debian's fortunes-min)"),
-               make_field("tokenizer_vocab", Field::Type::integer, "1024", "pieces of the byte-level BPE trained on the corpus"),
-               make_field("prefix_tokens", Field::Type::integer, "0", "discoverable: prefix tokens given (0: the item's whole prefix)"),
-               make_field("prefix_lens", Field::Type::integer_list, "[]", "discoverable: sweep of prefix lengths (at most k tokens each)"),
-               make_field("exposure_max_exact", Field::Type::integer, "1000", "score every canary candidate up to this |R|"),
-               make_field("exposure_samples", Field::Type::integer, "1000", "candidates sampled beyond that")},
-              "the memorization lab: build a corpus with planted items and train a model on it"),
-      section("arch",
-              {make_field("family", Field::Type::string, "gpt_neox", "architecture of the trained model", false, {"gpt_neox", "llama"}),
-               make_field("hidden_size", Field::Type::integer, "128", "width"),
-               make_field("layers", Field::Type::integer, "4", "depth"),
-               make_field("heads", Field::Type::integer, "4", "attention heads"),
-               make_field("intermediate_size", Field::Type::integer, "0", "MLP width (0: 4 x hidden for gpt_neox, 8/3 x hidden for llama)"),
-               make_field("max_positions", Field::Type::integer, "512", "context length")},
-              "the model the lab trains"),
-      section("train",
-              {make_field("epochs", Field::Type::number, "8", "passes over the corpus (steps follow from it unless steps > 0)"),
-               make_field("steps", Field::Type::integer, "0", "optimizer steps (0: from epochs)"),
-               make_field("batch_size", Field::Type::integer, "16", "sequences per step"),
-               make_field("seq_len", Field::Type::integer, "128", "tokens per sequence"),
-               make_field("lr", Field::Type::number, "0.003", "peak learning rate"),
-               make_field("warmup_steps", Field::Type::integer, "50", "linear warm-up"),
-               make_field("weight_decay", Field::Type::number, "0.1", "AdamW weight decay"),
-               make_field("grad_clip", Field::Type::number, "1.0", "global gradient norm clip"),
-               make_field("checkpoint_every", Field::Type::integer, "200", "steps between checkpoints")},
-              "how the lab trains"),
-  };
+  return {section("lab", attacks::fields_of(lab_table()),
+                  "the memorization lab: build a corpus with planted items and train a model on it"),
+          section("arch", attacks::fields_of(arch_table()), "the model the lab trains"),
+          section("train", attacks::fields_of(train_table()), "how the lab trains")};
 }
 
-LabPrepared prepare_lab(const json& config, const std::filesystem::path& run_dir, const std::string& device,
-                        std::ostream& err, bool quiet, attacks::Profile& profile) {
-  const json& lab = config.at("lab");
-  const json& arch = config.at("arch");
-  const json& train = config.at("train");
+LabPlan decode_lab_plan(const json& resolved) {
+  LabPlan p;
+  p.lab = attacks::decode_params(lab_table(), resolved.at("lab"));
+  p.arch = attacks::decode_params(arch_table(), resolved.at("arch"));
+  p.train = attacks::decode_params(train_table(), resolved.at("train"));
+  json corpus_keys = resolved.at("lab");
+  for (const char* k : {"prefix_tokens", "prefix_lens", "exposure_max_exact", "exposure_samples"}) corpus_keys.erase(k);
+  p.identity = {{"lab", corpus_keys}, {"arch", resolved.at("arch")}, {"train", resolved.at("train")}};
+  return p;
+}
+
+LabModel prepare_lab(const LabPlan& plan, uint64_t seed, const std::filesystem::path& run_dir, const std::string& device,
+                     std::ostream& err, bool quiet, attacks::Profile& profile) {
+  const LabSection& lab = plan.lab;
+  const ArchSection& arch = plan.arch;
+  const TrainSection& train = plan.train;
   const auto dir = run_dir / "lab";
   const auto model_dir = dir / "model";
   std::filesystem::create_directories(model_dir);
-  const uint64_t seed = config.at("seed").get<uint64_t>();
 
   auto t0 = Clock::now();
-  const bool random_mode = lab.at("mode") == "random";
+  const bool random_mode = lab.mode == "random";
   corpus::LabCorpus corpus;
   std::string tokenizer_json;
   std::unique_ptr<tok::Tokenizer> tokenizer;
@@ -105,8 +142,8 @@ LabPrepared prepare_lab(const json& config, const std::filesystem::path& run_dir
   int64_t vocab = 0;
   const int64_t eos = 0;  // "<|endoftext|>" is the first special token; in random mode id 0 is never drawn
   if (random_mode) {
-    const int64_t n = lab.at("random_sequences").get<int64_t>(), len = lab.at("random_length").get<int64_t>();
-    const int64_t v = lab.at("random_vocab").get<int64_t>();
+    const int64_t n = lab.random_sequences, len = lab.random_length;
+    const int64_t v = lab.random_vocab;
     if (n < 1 || len < 2 || v < 2) throw Error("lab: random_sequences >= 1, random_length >= 2 and random_vocab >= 2");
     vocab = v + 1;
     for (int64_t i = 0; i < 2 * n; ++i) {
@@ -119,17 +156,17 @@ LabPrepared prepare_lab(const json& config, const std::filesystem::path& run_dir
     for (const auto& seq : random_train) stream.insert(stream.end(), seq.begin(), seq.end());
   } else {
     corpus::LabOptions lo;
-    lo.copies = lab.at("copies").get<std::vector<int64_t>>();
-    lo.items_per_count = lab.at("items_per_count").get<int64_t>();
-    lo.kinds = lab.at("kinds").get<std::vector<std::string>>();
-    for (const auto& b : lab.at("background")) lo.background.emplace_back(b.get<std::string>());
+    lo.copies = lab.copies;
+    lo.items_per_count = lab.items_per_count;
+    lo.kinds = lab.kinds;
+    lo.background.assign(lab.background.begin(), lab.background.end());
     lo.seed = seed;
     corpus = corpus::build_lab_corpus(lo);
     write_file_atomic(dir / "corpus.txt", corpus.text());
     write_json_atomic(dir / "manifest.json", corpus.manifest());
     crash_point("lab-corpus");
     tok::BpeTrainOptions bo;
-    bo.vocab_size = lab.at("tokenizer_vocab").get<int64_t>();
+    bo.vocab_size = lab.tokenizer_vocab;
     tokenizer_json = tok::train_byte_level_bpe(corpus.documents, bo);
     write_file_atomic(dir / "tokenizer.json", tokenizer_json);
     crash_point("lab-tokenizer");
@@ -144,16 +181,16 @@ LabPrepared prepare_lab(const json& config, const std::filesystem::path& run_dir
   }
 
   models::ModelConfig mc;
-  mc.family = arch.at("family") == "llama" ? models::Family::llama : models::Family::gpt_neox;
+  mc.family = arch.family == "llama" ? models::Family::llama : models::Family::gpt_neox;
   mc.vocab_size = vocab;
-  mc.hidden_size = arch.at("hidden_size").get<int64_t>();
-  mc.num_layers = arch.at("layers").get<int64_t>();
-  mc.num_heads = mc.num_kv_heads = arch.at("heads").get<int64_t>();
+  mc.hidden_size = arch.hidden_size;
+  mc.num_layers = arch.layers;
+  mc.num_heads = mc.num_kv_heads = arch.heads;
   mc.head_dim = mc.num_heads > 0 ? mc.hidden_size / mc.num_heads : 0;
-  mc.max_positions = arch.at("max_positions").get<int64_t>();
+  mc.max_positions = arch.max_positions;
   mc.bos_token_id = eos;
   mc.eos_token_id = eos;
-  int64_t inter = arch.at("intermediate_size").get<int64_t>();
+  const int64_t inter = arch.intermediate_size;
   if (mc.family == models::Family::gpt_neox) {
     mc.intermediate_size = inter > 0 ? inter : 4 * mc.hidden_size;
     mc.activation = models::Activation::gelu_exact;
@@ -173,26 +210,29 @@ LabPrepared prepare_lab(const json& config, const std::filesystem::path& run_dir
   mc.validate("arch");
 
   models::TrainOptions to;
-  to.batch_size = train.at("batch_size").get<int64_t>();
-  to.seq_len = random_mode ? lab.at("random_length").get<int64_t>() - 1 : train.at("seq_len").get<int64_t>();
+  to.batch_size = train.batch_size;
+  to.seq_len = random_mode ? lab.random_length - 1 : train.seq_len;
   if (to.seq_len + 1 > mc.max_positions) throw Error("train.seq_len must be below arch.max_positions");
   const int64_t chunks = static_cast<int64_t>(stream.size()) / (to.seq_len + 1);
-  to.steps = train.at("steps").get<int64_t>();
+  to.steps = train.steps;
   if (to.steps <= 0)
-    to.steps = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(train.at("epochs").get<double>() * chunks / to.batch_size)));
-  to.lr = train.at("lr").get<double>();
-  to.warmup_steps = std::min<int64_t>(train.at("warmup_steps").get<int64_t>(), to.steps / 2);
-  to.weight_decay = train.at("weight_decay").get<double>();
-  to.grad_clip = train.at("grad_clip").get<double>();
+    to.steps = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(train.epochs * chunks / to.batch_size)));
+  to.lr = train.lr;
+  to.warmup_steps = std::min<int64_t>(train.warmup_steps, to.steps / 2);
+  to.weight_decay = train.weight_decay;
+  to.grad_clip = train.grad_clip;
   to.seed = seed;
   to.device = device;
-  to.checkpoint_every = train.at("checkpoint_every").get<int64_t>();
+  to.checkpoint_every = train.checkpoint_every;
   to.checkpoint_dir = dir / "checkpoints";
   to.log_every = std::max<int64_t>(1, to.steps / 20);
 
-  json corpus_keys = lab;
-  for (const char* k : {"prefix_tokens", "prefix_lens", "exposure_max_exact", "exposure_samples"}) corpus_keys.erase(k);
-  const std::string lab_hash = config_hash({{"lab", corpus_keys}, {"arch", arch}, {"train", train}, {"seed", seed}});
+  // The trained tokenizer is part of the identity: a model trained on another tokenization
+  // (an older version of the BPE trainer, say) must not be reused.
+  json identity = plan.identity;
+  identity["seed"] = seed;
+  identity["tokenizer"] = tokenizer_json;
+  const std::string lab_hash = config_hash(identity);
   json trained_facts;
   const auto stamp = model_dir / "lab.json";
   bool reuse = false;
@@ -228,7 +268,7 @@ LabPrepared prepare_lab(const json& config, const std::filesystem::path& run_dir
                      {"model_bits_fp32", static_cast<double>(mc.parameter_count()) * 32.0},
                      {"training_tokens", stream.size()},
                      {"training_set_bits", random_mode ? static_cast<double>(stream.size()) *
-                                                            std::log2(static_cast<double>(lab.at("random_vocab").get<int64_t>()))
+                                                            std::log2(static_cast<double>(lab.random_vocab))
                                                       : static_cast<double>(stream.size()) * std::log2(static_cast<double>(mc.vocab_size))},
                      {"training_text_bytes", random_mode ? 0 : corpus.text().size()},
                      {"steps", to.steps},
@@ -254,18 +294,16 @@ LabPrepared prepare_lab(const json& config, const std::filesystem::path& run_dir
     };
     save(dir / "members.npy", random_train);
     save(dir / "nonmembers.npy", random_fresh);
-    json attack = {{"name", "lab"}};
-    attack["membership"] = apply_defaults({{"members", {(dir / "members.npy").string()}},
-                                           {"nonmembers", {(dir / "nonmembers.npy").string()}}},
-                                          attacks::find_attack("membership").params, "lab.membership");
-    json facts = trained_facts;
-    facts.erase("loss_curve");
-    facts.erase("lab_hash");
-    facts["random_sequences"] = random_train.size();
-    facts["random_length"] = lab.at("random_length");
-    facts["random_vocab"] = lab.at("random_vocab");
-    attack["facts"] = facts;
-    return {model_dir, attack};
+    LabModel out{model_dir, {}, trained_facts};
+    out.attacks.push_back(lab_attack("membership", {{"members", {(dir / "members.npy").string()}},
+                                                    {"nonmembers", {(dir / "nonmembers.npy").string()}},
+                                                    {"code_vocab", lab.random_vocab}}));
+    out.facts.erase("loss_curve");
+    out.facts.erase("lab_hash");
+    out.facts["random_sequences"] = random_train.size();
+    out.facts["random_length"] = lab.random_length;
+    out.facts["random_vocab"] = lab.random_vocab;
+    return out;
   }
 
   // The parts' item files.
@@ -295,32 +333,54 @@ LabPrepared prepare_lab(const json& config, const std::filesystem::path& run_dir
   write_lines(dir / "members.jsonl", members);
   write_lines(dir / "nonmembers.jsonl", nonmembers);
 
-  json attack = {{"name", "lab"}};
-  auto fields_of = [](const std::string& name) { return attacks::find_attack(name).params; };
+  LabModel out{model_dir, {}, trained_facts};
   if (!disc.empty())
-    attack["discoverable"] = apply_defaults({{"source", "jsonl"},
-                                             {"items", (dir / "discoverable.jsonl").string()},
-                                             {"prefix_len", lab.at("prefix_tokens")},
-                                             {"prefix_lens", lab.at("prefix_lens")}},
-                                            fields_of("discoverable"), "lab.discoverable");
+    out.attacks.push_back(lab_attack("discoverable", {{"source", "jsonl"},
+                                                      {"items", (dir / "discoverable.jsonl").string()},
+                                                      {"prefix_len", lab.prefix_tokens},
+                                                      {"prefix_lens", lab.prefix_lens}}));
   if (!secrets.empty())
-    attack["exposure"] = apply_defaults({{"secrets", secrets},
-                                         {"duplicates", duplicates},
-                                         {"max_exact", lab.at("exposure_max_exact")},
-                                         {"estimate_samples", lab.at("exposure_samples")}},
-                                        fields_of("exposure"), "lab.exposure");
+    out.attacks.push_back(lab_attack("exposure", {{"secrets", secrets},
+                                                  {"duplicates", duplicates},
+                                                  {"max_exact", lab.exposure_max_exact},
+                                                  {"estimate_samples", lab.exposure_samples}}));
   if (!members.empty() && !nonmembers.empty())
-    attack["membership"] = apply_defaults({{"members", {(dir / "members.jsonl").string()}},
-                                           {"nonmembers", {(dir / "nonmembers.jsonl").string()}}},
-                                          fields_of("membership"), "lab.membership");
-  json facts = trained_facts;
-  facts.erase("loss_curve");
-  facts.erase("lab_hash");
-  facts["planted_items"] = members.size();
-  facts["never_planted_items"] = nonmembers.size();
-  facts["copies"] = lab.at("copies");
-  attack["facts"] = facts;
-  return {model_dir, attack};
+    out.attacks.push_back(lab_attack("membership", {{"members", {(dir / "members.jsonl").string()}},
+                                                    {"nonmembers", {(dir / "nonmembers.jsonl").string()}}}));
+  out.facts.erase("loss_curve");
+  out.facts.erase("lab_hash");
+  out.facts["planted_items"] = members.size();
+  out.facts["never_planted_items"] = nonmembers.size();
+  out.facts["copies"] = lab.copies;
+  return out;
+}
+
+void add_lab_summary(const LabModel& lab, json& out) {
+  out["lab"] = lab.facts;
+  if (!out.contains("member_bits")) return;
+  // The membership attack measured the bits of the planted (member) texts the model memorized.
+  const double uniform = out["member_bits"]["uniform"].get<double>();
+  const double memorized = out["member_bits"]["memorized"].get<double>();
+  out["lab_memorized"] = {{"planted_text_bits_uniform", uniform}, {"planted_text_bits_memorized", memorized}};
+  if (!lab.facts.contains("parameters")) return;
+  // Sizes in bits, side by side: what the model could store, what it saw, what it kept.
+  const json& facts = lab.facts;
+  const double params = facts.at("parameters").get<double>();
+  out["tables"].push_back(
+      {{"id", "bits"},
+       {"title", "Model, training set and memorized text, in bits"},
+       {"columns", {"quantity", "bits", "per parameter"}},
+       {"rows",
+        {{"model size (parameters x 32-bit floats)", facts.value("model_bits_fp32", 0.0), 32.0},
+         {"training set (tokens x log2 vocabulary)", facts.value("training_set_bits", 0.0),
+          facts.value("training_set_bits", 0.0) / params},
+         {"planted texts (tokens x log2 vocabulary)", uniform, uniform / params},
+         {"planted texts memorized (uniform bits - model bits, > 0)", memorized, memorized / params}}}});
+  out["metrics"].push_back({{"name", "memorized_bits_per_parameter"},
+                            {"value", memorized / params},
+                            {"n", static_cast<int64_t>(params)},
+                            {"description", "bits of the planted texts the model memorized, per parameter (Morris et al. "
+                                            "2025 measure ~3.6 bits per parameter at capacity)"}});
 }
 
 }  // namespace eidetic::harness

@@ -12,6 +12,7 @@
 #include <ostream>
 
 #include "attacks/attack.h"
+#include "attacks/session.h"
 #include "common/crash_point.h"
 #include "common/atomic_file.h"
 #include "common/error.h"
@@ -45,28 +46,6 @@ std::string now_iso8601() {
   return buf;
 }
 
-Field map_field(std::string name, bool required, std::vector<Field> children, std::string help = "") {
-  Field f;
-  f.name = std::move(name);
-  f.type = Field::Type::map;
-  f.required = required;
-  f.children = std::move(children);
-  f.help = std::move(help);
-  return f;
-}
-
-Field field(std::string name, Field::Type type, bool required, std::string def, std::string help,
-            std::vector<std::string> choices = {}) {
-  Field f;
-  f.name = std::move(name);
-  f.type = type;
-  f.required = required;
-  f.default_yaml = std::move(def);
-  f.help = std::move(help);
-  f.choices = std::move(choices);
-  return f;
-}
-
 std::string csv_escape(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
   std::string out = "\"";
@@ -88,91 +67,26 @@ double peak_gpu_bytes(const at::Device& d) {
 
 void write_json_atomic(const std::filesystem::path& file, const json& j) { write_file_atomic(file, j.dump(2) + "\n"); }
 
-Field run_schema() {
-  std::vector<std::string> attack_names;
-  for (const auto& a : attacks::attack_registry()) attack_names.push_back(a.name);
-  Field root = map_field("", true, {});
-  root.children = {
-      field("name", Field::Type::string, false, "", "a name for the run (default: the config file's name)"),
-      field("seed", Field::Type::integer, false, "0", "fixes every random draw of the run"),
-      field("output", Field::Type::string, false, "", "run directory (default: runs/NAME)"),
-      map_field("model", true,
-                {field("path", Field::Type::string, true, "", "model folder, llama2.c checkpoint or architecture name"),
-                 field("tokenizer", Field::Type::string, false, "", "tokenizer (default: beside the model)"),
-                 field("dtype", Field::Type::string, false, "auto", "weights and compute", {"auto", "fp32", "fp16", "bf16"}),
-                 field("device", Field::Type::string, false, "auto", "where to run", {"auto", "cpu", "cuda"})},
-                "the target model"),
-      map_field("attack", false,
-                {field("name", Field::Type::string, true, "", "which attack", attack_names)},
-                "the attack and its parameters (a lab config makes its own)"),
-      map_field("engine", false,
-                {field("batch_size", Field::Type::integer_or_auto, false, "auto", "rows per batch, or auto from free memory"),
-                 field("max_batch_size", Field::Type::integer, false, "1024", "upper bound for auto"),
-                 field("cuda_graphs", Field::Type::boolean, false, "true", "replay the decode step as a CUDA graph")}),
-      map_field("profile", false,
-                {field("measure_ceilings", Field::Type::boolean, false, "true",
-                       "measure copy bandwidth and matrix rate for the roofline")}),
-  };
-  for (auto& f : lab_schema_fields()) root.children.push_back(std::move(f));
-  root.children.push_back(map_field(
-      "sweep", false,
-      {field("key", Field::Type::string, true, "", "the config key to vary, e.g. arch.hidden_size"),
-       field("values", Field::Type::string_list, true, "", "its values, one run each"),
-       field("metric", Field::Type::string, true, "", "the metric to plot against them, e.g. discoverable/exact_extraction_rate"),
-       field("x", Field::Type::string, false, "value", "the x axis: the swept value, or the trained model's parameters",
-             {"value", "parameters"})},
-      "run the config once per value of one key and plot a metric against it"));
-  return root;
-}
-
-SchemaExtension attack_extension() {
-  return [](const std::string& path, const ConfigValue& map) -> std::vector<Field> {
-    if (path != "attack") return {};
-    const ConfigValue* name = map.find("name");
-    if (!name || name->kind != ConfigValue::Kind::scalar) return {};
-    for (const auto& a : attacks::attack_registry())
-      if (a.name == name->scalar) return a.params;
-    return {};  // the name itself is then reported as not one of the choices
-  };
-}
-
-json resolve_config(const std::filesystem::path& file, const std::vector<std::string>& sets) {
-  const ConfigValue value = load_config(file, sets);
-  json resolved = validate_config(value, run_schema(), attack_extension());
-  if (!value.find("lab")) {
-    // Without a lab, its sections (filled with defaults) mean nothing.
-    for (const char* k : {"lab", "arch", "train"}) resolved.erase(k);
-    if (!resolved.contains("attack"))
-      throw Error(Location{file.string(), 1, 1}.str() + ": missing required key 'attack' (the attack and its parameters)");
-  } else if (resolved.contains("attack")) {
-    throw Error(value.find("attack")->location.str() + ": key 'attack': a lab config runs the lab's own attacks; remove it");
-  } else if (resolved["model"]["path"] != "lab") {
-    throw Error(value.find("model")->location.str() + ": key 'model.path': must be `lab` in a lab config (the model it trains)");
-  }
-  if (resolved.value("name", "").empty()) resolved["name"] = file.stem().string();
-  if (resolved.value("output", "").empty()) resolved["output"] = "runs/" + resolved["name"].get<std::string>();
-  return resolved;
-}
-
 namespace {
 
 // One run per value of sweep.key (in DIR/point-N), then one report of the metric against it.
-std::filesystem::path run_sweep(const json& config, const RunOptions& options, std::ostream& err) {
+std::filesystem::path run_sweep(const RunPlan& plan, const RunOptions& options, std::ostream& err) {
   const auto wall0 = Clock::now();
-  const json& sweep = config["sweep"];
-  const std::filesystem::path dir =
-      options.out ? *options.out : std::filesystem::path(config["output"].get<std::string>());
+  const std::string started = now_iso8601();
+  const SweepPlan& sweep = *plan.sweep;
+  const std::filesystem::path dir = options.out ? *options.out : plan.output;
   std::filesystem::create_directories(dir);
-  const std::string key = sweep["key"], metric_name = sweep["metric"];
+  const std::string& key = sweep.key;
+  const std::string& metric_name = sweep.metric;
   json rows = json::array(), points = json::array(), ci = json::array(), metrics_list = json::array();
   std::vector<double> xs, ys;
   int64_t i = 0;
-  for (const auto& v : sweep["values"]) {
+  for (const std::string& v : sweep.values) {
     RunOptions point = options;
     point.in_sweep = true;
     point.out = dir / ("point-" + std::to_string(i++));
-    point.sets.push_back(key + "=" + v.get<std::string>());
-    if (!options.quiet) err << "sweep: " << key << " = " << v.get<std::string>() << "\n";
+    point.sets.push_back(key + "=" + v);
+    if (!options.quiet) err << "sweep: " << key << " = " << v << "\n";
     const auto sub = execute_run(point, err);
     std::ifstream in(sub / "metrics.json");
     const json m = json::parse(in);
@@ -181,15 +95,15 @@ std::filesystem::path run_sweep(const json& config, const RunOptions& options, s
       if (x["name"] == metric_name) found = &x;
     if (!found) throw Error((sub / "metrics.json").string() + ": no metric '" + metric_name + "' to sweep");
     double x = 0;
-    if (sweep["x"] == "parameters") {
+    if (sweep.x_is_parameters) {
       if (!m.contains("lab") || !m["lab"].contains("parameters"))
         throw Error((sub / "metrics.json").string() + ": sweep.x is parameters but the run trained no model");
       x = m["lab"]["parameters"].get<double>();
     } else {
       try {
-        x = std::stod(v.get<std::string>());
+        x = std::stod(v);
       } catch (const std::exception&) {
-        throw Error("sweep.values: '" + v.get<std::string>() + "' is not a number to plot");
+        throw Error("sweep.values: '" + v + "' is not a number to plot");
       }
     }
     const double y = (*found)["value"].get<double>();
@@ -199,10 +113,10 @@ std::filesystem::path run_sweep(const json& config, const RunOptions& options, s
     ci.push_back({found->value("ci_low", y), found->value("ci_high", y)});
     rows.push_back({v, x, y, found->value("ci_low", y), found->value("ci_high", y), sub.filename().string()});
     json mm = *found;
-    mm["name"] = metric_name + " @ " + key + "=" + v.get<std::string>();
+    mm["name"] = metric_name + " @ " + key + "=" + v;
     metrics_list.push_back(mm);
   }
-  const std::string x_label = sweep["x"] == "parameters" ? "parameters of the trained model" : key;
+  const std::string x_label = sweep.x_is_parameters ? "parameters of the trained model" : key;
   json plot = {{"id", "sweep"},
                {"title", metric_name + " against " + x_label},
                {"kind", "line"},
@@ -212,7 +126,7 @@ std::filesystem::path run_sweep(const json& config, const RunOptions& options, s
                {"series", {{{"name", metric_name}, {"points", points}, {"ci", ci}}}}};
   const auto fit = metrics::loglinear_fit(xs, ys);
   if (fit.points >= 2) plot["fit"] = {{"kind", "loglinear"}, {"slope", fit.slope}, {"intercept", fit.intercept}, {"r2", fit.r2}};
-  json metrics = {{"run", {{"name", config["name"]}, {"attack", "sweep of " + key}, {"model", config["model"]["path"]}, {"items", rows.size()}}},
+  json metrics = {{"run", {{"name", plan.name}, {"attack", "sweep of " + key}, {"model", plan.model.path}, {"items", rows.size()}}},
                   {"metrics", metrics_list},
                   {"tables", {{{"id", "sweep"}, {"title", "Sweep of " + key}, {"columns", {key, "x", metric_name, "ci_low", "ci_high", "run"}}, {"rows", rows}}}},
                   {"plots", {plot}},
@@ -222,21 +136,99 @@ std::filesystem::path run_sweep(const json& config, const RunOptions& options, s
   const RuntimeInfo info = runtime_info();
   write_json_atomic(dir / "manifest.json", {{"eidetic_version", info.version}, {"git_commit", info.git_commit},
                                             {"torch_version", info.torch_version}, {"cuda_version", info.cuda_runtime},
-                                            {"device", info.device_name}, {"config", config}, {"config_hash", config_hash(config)},
-                                            {"seed", config["seed"]}, {"status", "complete"}, {"started_at", nullptr},
+                                            {"device", info.device_name}, {"config", plan.resolved}, {"config_hash", plan.hash},
+                                            {"seed", plan.seed}, {"status", "complete"}, {"started_at", started},
                                             {"finished_at", now_iso8601()}});
   write_reports(dir);
   return dir;
+}
+
+// A model (an architecture name gets random weights) with its engine and tokenizer.
+attacks::OpenModel open_model(const std::string& path, const std::string& tokenizer, const at::Device& device,
+                              at::ScalarType dtype, const models::EngineOptions& engine, uint64_t seed) {
+  attacks::OpenModel m;
+  m.path = path;
+  const bool is_file = std::filesystem::exists(path);
+  m.model = std::make_unique<models::Model>(is_file ? models::load_model(path, device, dtype)
+                                                    : models::random_model(models::preset_config(path), device, dtype, seed));
+  const int64_t vocab = m.model->config().vocab_size;
+  if (!tokenizer.empty()) {
+    m.tokenizer = tokenizer_for_model(path, std::filesystem::path(tokenizer), vocab);
+  } else if (is_file) {
+    try {
+      m.tokenizer = tokenizer_for_model(path, std::nullopt, vocab);
+    } catch (const Error&) {
+      // No tokenizer beside the model: attacks that need text say so themselves.
+    }
+  }
+  m.engine = std::make_unique<models::Engine>(*m.model, engine);
+  return m;
+}
+
+// The session of a run: the target (and reference) model opened once, with the engine options.
+std::unique_ptr<attacks::Session> open_session(const RunPlan& plan, const std::string& model_path,
+                                               const std::string& device_name, const std::string& dtype_name,
+                                               const std::filesystem::path& dir) {
+  const at::Device device = models::parse_device(device_name);
+  const at::ScalarType dtype = models::parse_dtype(dtype_name);
+  models::EngineOptions eo;
+  if (plan.engine.batch_size) eo.batch_size = *plan.engine.batch_size;
+  eo.max_batch_size = plan.engine.max_batch_size;
+  eo.cuda_graphs = plan.engine.cuda_graphs;
+  attacks::OpenModel target = open_model(model_path, plan.model.tokenizer, device, dtype, eo, plan.seed);
+  attacks::OpenModel reference;
+  if (!plan.model.reference.empty()) {
+    if (!std::filesystem::exists(plan.model.reference))
+      throw Error("model.reference: " + plan.model.reference + " does not exist");
+    reference = open_model(plan.model.reference, plan.model.reference_tokenizer, device, dtype, eo, plan.seed);
+  }
+  const models::Ceilings ceilings = plan.measure_ceilings ? models::measure_ceilings(device_name, dtype_name) : models::Ceilings{};
+  return std::make_unique<attacks::Session>(std::move(target), std::move(reference), plan.engine.batch_size, ceilings,
+                                            plan.seed, dir);
+}
+
+// One attack of the run, with the ids its items take in results.jsonl.
+struct RunningAttack {
+  AttackPlan plan;
+  std::unique_ptr<attacks::Attack> attack;
+  int64_t offset = 0, count = 0;
+};
+
+// Every attack's summary in one metrics.json: one attack's as it is; several, with each metric
+// named ID/metric, their tables and plots together, each one's run facts under run.ID and its
+// other keys (extraction_by_duplicates, ...) at the top level.
+json summarize_all(const std::vector<RunningAttack>& running, const std::vector<json>& records, bool namespaced) {
+  if (!namespaced) return running.front().attack->summarize(records);
+  json out = {{"run", {{"items", records.size()}}}, {"metrics", json::array()}, {"tables", json::array()}, {"plots", json::array()}};
+  for (const auto& x : running) {
+    std::vector<json> mine;
+    for (const auto& r : records)
+      if (r.value("part", "") == x.plan.id) {
+        json c = r;
+        c["id"] = r.at("part_id");
+        mine.push_back(std::move(c));
+      }
+    json s = x.attack->summarize(mine);
+    for (auto& m : s.value("metrics", json::array())) {
+      m["name"] = x.plan.id + "/" + m["name"].get<std::string>();
+      out["metrics"].push_back(m);
+    }
+    for (auto& t : s.value("tables", json::array())) out["tables"].push_back(t);
+    for (auto& pl : s.value("plots", json::array())) out["plots"].push_back(pl);
+    for (const auto& [k, v] : s.items())
+      if (k != "metrics" && k != "tables" && k != "plots" && k != "run") out[k] = v;
+    if (s.contains("run")) out["run"][x.plan.id] = s["run"];
+  }
+  return out;
 }
 
 }  // namespace
 
 std::filesystem::path execute_run(const RunOptions& options, std::ostream& err) {
   const auto wall0 = Clock::now();
-  const json config = resolve_config(options.config, options.sets);
-  if (config.contains("sweep") && !options.in_sweep) return run_sweep(config, options, err);
-  const std::string hash = config_hash(config);
-  const std::filesystem::path dir = options.out ? *options.out : std::filesystem::path(config["output"].get<std::string>());
+  const RunPlan plan = plan_run(options.config, options.sets);
+  if (plan.sweep && !options.in_sweep) return run_sweep(plan, options, err);
+  const std::filesystem::path dir = options.out ? *options.out : plan.output;
   const auto manifest_path = dir / "manifest.json";
   const auto results_path = dir / "results.jsonl";
 
@@ -250,9 +242,9 @@ std::filesystem::path execute_run(const RunOptions& options, std::ostream& err) 
     } catch (const json::exception&) {
       throw Error(manifest_path.string() + ": missing or not valid JSON; cannot resume this run");
     }
-    if (manifest.value("config_hash", "") != hash)
+    if (manifest.value("config_hash", "") != plan.hash)
       throw Error(dir.string() + ": the config differs from the one this run started with (hash " +
-                  manifest.value("config_hash", "?") + ", now " + hash + "); results would mix two experiments");
+                  manifest.value("config_hash", "?") + ", now " + plan.hash + "); results would mix two experiments");
     manifest["resumed_at"].push_back(now_iso8601());
     manifest.erase("error");  // of an earlier attempt that failed
   } else {
@@ -262,117 +254,103 @@ std::filesystem::path execute_run(const RunOptions& options, std::ostream& err) 
   }
   // The manifest exists from the start (a lab's corpus and training come before any record), so
   // a run killed at any point can be resumed; it is completed once the model is open.
-  manifest["config"] = config;
-  manifest["config_hash"] = hash;
-  manifest["seed"] = config["seed"];
+  manifest["config"] = plan.resolved;
+  manifest["config_hash"] = plan.hash;
+  manifest["seed"] = plan.seed;
   manifest["status"] = "running";
   manifest["finished_at"] = nullptr;
   write_json_atomic(manifest_path, manifest);
+
   try {
+    const std::string device_name =
+        plan.model.device == "auto" ? (at::hasCUDA() ? "cuda" : "cpu") : plan.model.device;
+    const std::string dtype_name =
+        plan.model.dtype == "auto" ? (device_name == "cuda" ? "bf16" : "fp32") : plan.model.dtype;
 
-    attacks::Profile profile;
+    // The model: the config's, or the one a lab trains (with the attacks that question it).
+    attacks::Profile preparation;
+    std::string model_path = plan.model.path;
+    std::vector<AttackPlan> attack_plans = plan.attacks;
+    std::optional<LabModel> lab;
+    if (plan.lab) {
+      lab = prepare_lab(*plan.lab, plan.seed, dir, device_name, err, options.quiet, preparation);
+      model_path = lab->model_dir.string();
+      attack_plans = lab->attacks;
+    }
     auto t0 = Clock::now();
-    const std::string device_name = config["model"]["device"] == "auto" ? (at::hasCUDA() ? "cuda" : "cpu")
-                                                                        : config["model"]["device"].get<std::string>();
-    const at::Device device = models::parse_device(device_name);
-    const std::string dtype_name = config["model"]["dtype"] == "auto" ? (device.is_cuda() ? "bf16" : "fp32")
-                                                                      : config["model"]["dtype"].get<std::string>();
-    std::string model_path = config["model"]["path"];
-    json attack_config = config.contains("attack") ? config["attack"] : json();
-    if (config.contains("lab")) {
-      profile.add("load", std::chrono::duration<double>(Clock::now() - t0).count());
-      const LabPrepared lab = prepare_lab(config, dir, device_name, err, options.quiet, profile);
-      model_path = lab.model_dir.string();
-      attack_config = lab.attack;
-      t0 = Clock::now();
-    }
-    const bool is_file = std::filesystem::exists(model_path);
-    const models::Model model = is_file ? models::load_model(model_path, device, models::parse_dtype(dtype_name))
-                                        : models::random_model(models::preset_config(model_path), device,
-                                                               models::parse_dtype(dtype_name), config["seed"].get<uint64_t>());
-    std::unique_ptr<tok::Tokenizer> tokenizer;
-    if (config["model"].contains("tokenizer")) {
-      tokenizer = tokenizer_for_model(model_path, std::filesystem::path(config["model"]["tokenizer"].get<std::string>()),
-                                      model.config().vocab_size);
-    } else if (is_file) {
-      try {
-        tokenizer = tokenizer_for_model(model_path, std::nullopt, model.config().vocab_size);
-      } catch (const Error&) {
-        // No tokenizer beside the model: attacks that need text say so themselves.
-      }
-    }
-    models::EngineOptions eo;
-    const auto& ec = config["engine"];
-    if (ec["batch_size"].is_number_integer()) eo.batch_size = ec["batch_size"].get<int64_t>();
-    eo.max_batch_size = ec["max_batch_size"].get<int64_t>();
-    eo.cuda_graphs = ec["cuda_graphs"].get<bool>();
-    models::Engine engine(model, eo);
+    const auto session = open_session(plan, model_path, device_name, dtype_name, dir);
+    attacks::Profile& profile = session->profile();
+    for (const auto& [phase, s] : preparation.seconds) profile.add(phase, s);
     profile.add("load", std::chrono::duration<double>(Clock::now() - t0).count());
-
-    attacks::Context ctx;
-    ctx.config = config;
-    ctx.config["attack"] = attack_config;
-    ctx.config["_vocab_size"] = model.config().vocab_size;
-    ctx.model = const_cast<models::Model*>(&model);
-    ctx.engine = &engine;
-    ctx.tokenizer = tokenizer.get();
-    ctx.profile = &profile;
-    ctx.seed = config["seed"].get<uint64_t>();
-    ctx.run_dir = dir.string();
-    if (config["profile"]["measure_ceilings"].get<bool>()) ctx.ceilings = models::measure_ceilings(device_name, dtype_name);
 
     const RuntimeInfo info = runtime_info();
     manifest["eidetic_version"] = info.version;
     manifest["git_commit"] = info.git_commit;
     manifest["torch_version"] = info.torch_version;
     manifest["cuda_version"] = info.cuda_runtime;
-    manifest["device"] = device.is_cuda() ? info.device_name : "cpu";
+    manifest["device"] = device_name == "cuda" ? info.device_name : "cpu";
     manifest["dtype"] = dtype_name;
-    manifest["config"] = config;
-    manifest["config_hash"] = hash;
-    manifest["seed"] = config["seed"];
-    manifest["status"] = "running";
-    manifest["finished_at"] = nullptr;
     write_json_atomic(manifest_path, manifest);
 
-    auto attack = attacks::find_attack(attack_config["name"]).make(ctx);
+    // The attacks, their items numbered one after another in results.jsonl.
+    std::vector<RunningAttack> running;
+    int64_t offset = 0;
+    for (const AttackPlan& a : attack_plans) {
+      RunningAttack x;
+      x.plan = a;
+      x.attack = attacks::find_attack(a.name).make(*session, a.params);
+      x.offset = offset;
+      x.count = x.attack->item_count();
+      offset += x.count;
+      running.push_back(std::move(x));
+    }
+    const int64_t total = offset;
+
     ResultStore store(results_path);
     if (store.repaired_bytes() > 0)
       err << "resume: cut a torn last line (" << store.repaired_bytes() << " bytes) from " << results_path.string() << "\n";
-    const int64_t total = attack->item_count();
-    std::vector<int64_t> pending;
-    for (int64_t i = 0; i < total; ++i)
-      if (!store.done().count(i)) pending.push_back(i);
-    if (options.resume && !options.quiet)
-      err << "resume: " << (total - static_cast<int64_t>(pending.size())) << " of " << total << " items already done\n";
-
+    const int64_t done_before = static_cast<int64_t>(store.done().size());
+    if (options.resume && !options.quiet) err << "resume: " << done_before << " of " << total << " items already done\n";
     Progress progress(err, total, stderr_is_terminal(), options.quiet);
-    const int64_t per_batch = std::max<int64_t>(1, attack->batch_items());
-    progress.update(total - static_cast<int64_t>(pending.size()), 0);
-    for (size_t start = 0; start < pending.size(); start += static_cast<size_t>(per_batch)) {
-      const size_t end = std::min(pending.size(), start + static_cast<size_t>(per_batch));
-      const std::vector<int64_t> items(pending.begin() + static_cast<std::ptrdiff_t>(start),
-                                       pending.begin() + static_cast<std::ptrdiff_t>(end));
-      const auto records = attack->run_batch(items);
-      crash_point("batch");
-      t0 = Clock::now();
-      store.append(records);
-      profile.add("write", std::chrono::duration<double>(Clock::now() - t0).count());
-      progress.update(total - static_cast<int64_t>(pending.size() - end), profile.generated_tokens);
+    int64_t done = done_before;
+    progress.update(done, 0);
+    for (auto& x : running) {
+      std::vector<int64_t> pending;
+      for (int64_t i = 0; i < x.count; ++i)
+        if (!store.done().count(x.offset + i)) pending.push_back(i);
+      const auto per_batch = static_cast<size_t>(std::max<int64_t>(1, x.attack->batch_items()));
+      for (size_t start = 0; start < pending.size(); start += per_batch) {
+        const std::vector<int64_t> items(pending.begin() + static_cast<std::ptrdiff_t>(start),
+                                         pending.begin() + static_cast<std::ptrdiff_t>(std::min(pending.size(), start + per_batch)));
+        auto records = x.attack->run_batch(items);
+        if (plan.namespaced)
+          for (auto& r : records) {
+            r["part"] = x.plan.id;
+            r["part_id"] = r.at("id");
+            r["id"] = r.at("id").get<int64_t>() + x.offset;
+          }
+        crash_point("batch");
+        t0 = Clock::now();
+        store.append(records);
+        profile.add("write", std::chrono::duration<double>(Clock::now() - t0).count());
+        done += static_cast<int64_t>(items.size());
+        progress.update(done, profile.generated_tokens);
+      }
     }
     progress.finish();
     crash_point("records");
 
     // Aggregates over every record, the ones from before a resume included.
-    json metrics = attack->summarize(store.read_all());
-    metrics["run"]["name"] = config["name"];
+    json metrics = summarize_all(running, store.read_all(), plan.namespaced);
+    if (lab) add_lab_summary(*lab, metrics);
+    metrics["run"]["name"] = plan.name;
     metrics["run"]["model"] = model_path;
-    metrics["run"]["attack"] = attack_config["name"];
+    metrics["run"]["attack"] = plan.lab ? std::string("lab") : plan.namespaced ? std::string("attacks") : running.front().plan.name;
     const double wall = std::chrono::duration<double>(Clock::now() - wall0).count();
     const double gen_s = profile.seconds["prefill"] + profile.seconds["decode"];
     json phases = json::object();
-    for (const char* p : {"load", "train", "tokenize", "prefill", "decode", "score", "match", "write"})
-      if (profile.seconds.count(p) || std::string(p) != "train") phases[p] = profile.seconds[p];
+    for (const char* p : {"load", "train", "tokenize", "index", "prefill", "decode", "score", "match", "write"})
+      if (profile.seconds.count(p) || (std::string(p) != "train" && std::string(p) != "index")) phases[p] = profile.seconds[p];
     metrics["profile"] = {
         {"phases", phases},
         {"wall_seconds", wall},
@@ -380,11 +358,11 @@ std::filesystem::path execute_run(const RunOptions& options, std::ostream& err) 
         {"scored_tokens", profile.scored_tokens},
         {"tokens_per_s", gen_s > 0 ? static_cast<double>(profile.generated_tokens) / gen_s : 0.0},
         {"sequences_per_s", wall > 0 ? static_cast<double>(profile.sequences) / wall : 0.0},
-        {"peak_gpu_memory_bytes", peak_gpu_bytes(device)},
+        {"peak_gpu_memory_bytes", peak_gpu_bytes(session->model().device())},
         {"roofline_floor_seconds", profile.floor_seconds},
         {"roofline_percent", gen_s > 0 ? 100.0 * profile.floor_seconds / (gen_s + profile.seconds["score"]) : 0.0},
-        {"copy_bytes_per_s", ctx.ceilings.bytes_per_second},
-        {"matmul_flops_per_s", ctx.ceilings.flops_per_second},
+        {"copy_bytes_per_s", session->ceilings().bytes_per_second},
+        {"matmul_flops_per_s", session->ceilings().flops_per_second},
         {"device", manifest["device"]},
         {"resumed", options.resume}};
     write_json_atomic(dir / "metrics.json", metrics);

@@ -14,16 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "harness/config.h"
+#include "harness/plan.h"
 
 namespace eidetic::harness {
-
-// The schema of a run config (attack parameters are added per attack).
-Field run_schema();
-SchemaExtension attack_extension();
-
-// Loads, merges, overrides and validates a config: the resolved config.
-nlohmann::json resolve_config(const std::filesystem::path& file, const std::vector<std::string>& sets);
 
 struct RunOptions {
   std::filesystem::path config;
@@ -34,7 +27,10 @@ struct RunOptions {
   bool in_sweep = false;  // a point of a sweep (runs its config once, ignoring `sweep:`)
 };
 
-// Runs (or resumes) and returns the run directory. Progress goes to `err`.
+// Runs (or resumes) and returns the run directory. Progress goes to `err`. The loop: plan the
+// config; (a lab: prepare its model and attacks); open the session; per attack, per batch of
+// pending items: run, append, account; summarize every attack's records into metrics.json;
+// write the reports. A sweep calls it once per point.
 std::filesystem::path execute_run(const RunOptions& options, std::ostream& err);
 
 // Writes `j` to `file` atomically (temporary file, fsync, rename).

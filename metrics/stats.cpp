@@ -55,7 +55,8 @@ LogLinearFit loglinear_fit(const std::vector<double>& x, const std::vector<doubl
   if (sxx == 0) return f;
   f.slope = sxy / sxx;
   f.intercept = my - f.slope * mx;
-  f.r2 = syy == 0 ? 1.0 : (sxy * sxy) / (sxx * syy);
+  // r^2 = sxy^2 / (sxx syy) <= 1 by Cauchy-Schwarz; rounding can push it a few ulp past 1.
+  f.r2 = syy == 0 ? 1.0 : std::min(1.0, (sxy * sxy) / (sxx * syy));
   return f;
 }
 

@@ -67,7 +67,51 @@ void reorder_cache(KVCache& cache, const at::Tensor& rows) {
   cache.next_position = cache.next_position.index_select(0, rows);
 }
 
+// Checks that every sequence has at least `min_tokens` tokens, all inside the vocabulary, and
+// returns the longest length. Errors name the sequence: `what` i `too_short`, or `what` i has
+// token id X outside the vocabulary.
+int64_t check_sequences(const std::vector<std::vector<int64_t>>& sequences, int64_t vocab_size, const std::string& what,
+                        size_t min_tokens, const std::string& too_short) {
+  int64_t longest = 0;
+  for (size_t i = 0; i < sequences.size(); ++i) {
+    if (sequences[i].size() < min_tokens) throw Error(what + " " + std::to_string(i) + too_short);
+    for (int64_t id : sequences[i])
+      if (id < 0 || id >= vocab_size)
+        throw Error(what + " " + std::to_string(i) + " has token id " + std::to_string(id) +
+                    " outside the vocabulary of " + std::to_string(vocab_size));
+    longest = std::max<int64_t>(longest, static_cast<int64_t>(sequences[i].size()));
+  }
+  return longest;
+}
+
+// Indices of `sequences`, shortest first (ties in input order): batches of similar lengths pad little.
+std::vector<int64_t> shortest_first(const std::vector<std::vector<int64_t>>& sequences) {
+  std::vector<int64_t> order(sequences.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t a, int64_t b) { return sequences[a].size() < sequences[b].size(); });
+  return order;
+}
+
 }  // namespace
+
+void run_in_batches(int64_t count, int64_t per_batch, const at::Device& device, const std::string& single_item_error,
+                    const std::function<void(int64_t, int64_t)>& run) {
+  per_batch = std::max<int64_t>(1, per_batch);
+  int64_t next = 0;
+  while (next < count) {
+    const int64_t end = std::min(count, next + per_batch);
+    try {
+      run(next, end);
+    } catch (const c10::OutOfMemoryError&) {
+      if (per_batch == 1) throw Error(single_item_error);
+      per_batch = std::max<int64_t>(1, per_batch / 2);
+      release_cached_memory(device);
+      continue;  // the same items again, in smaller batches; results are identical
+    }
+    next = end;
+  }
+}
 
 void validate_spec(const DecodeSpec& spec, const ModelConfig& config) {
   if (spec.max_new_tokens < 1) throw Error("decode: max_new_tokens must be at least 1");
@@ -111,15 +155,13 @@ int64_t Engine::auto_batch_rows(int64_t capacity) const {
 }
 
 struct Engine::Batch {
-  int64_t prompts = 0;       // real prompts in this batch
-  int64_t padded_prompts = 0;  // including repeated rows that fill the bucket
-  int64_t width = 1;
-  int64_t rows = 0;          // padded_prompts * width
+  int64_t prompts = 0;       // prompts in this batch
+  int64_t width = 1;         // rows per prompt: samples, or beams
+  int64_t rows = 0;          // prompts * width
   int64_t prompt_len = 0;    // padded (left) prompt length
-  int64_t capacity = 0;
   KVCache cache;
   at::Tensor streams;        // (rows) int64
-  at::Tensor first_logits;   // (padded_prompts, V) logits after the prompt, model dtype
+  at::Tensor first_logits;   // (prompts, V) logits after the prompt, model dtype
   at::Tensor tokens;         // (rows, N) int64 result
   at::Tensor logprobs;       // (rows, N) float32 result
 };
@@ -134,80 +176,51 @@ std::vector<Generated> Engine::generate(const std::vector<std::vector<int64_t>>&
   if (!spec.prompt_ids.empty() && spec.prompt_ids.size() != prompts.size())
     throw Error("generate: prompt_ids has " + std::to_string(spec.prompt_ids.size()) + " entries for " +
                 std::to_string(prompts.size()) + " prompts");
-  int64_t longest = 0;
-  for (size_t i = 0; i < prompts.size(); ++i) {
-    if (prompts[i].empty()) throw Error("generate: prompt " + std::to_string(i) + " is empty");
-    for (int64_t id : prompts[i])
-      if (id < 0 || id >= c.vocab_size)
-        throw Error("generate: prompt " + std::to_string(i) + " has token id " + std::to_string(id) +
-                    " outside the vocabulary of " + std::to_string(c.vocab_size));
-    longest = std::max<int64_t>(longest, static_cast<int64_t>(prompts[i].size()));
-  }
+  const int64_t longest = check_sequences(prompts, c.vocab_size, "generate: prompt", 1, " is empty");
   if (longest + spec.max_new_tokens > c.max_positions)
     throw Error("generate: prompts of " + std::to_string(longest) + " tokens plus " +
                 std::to_string(spec.max_new_tokens) + " new tokens exceed the model's " +
                 std::to_string(c.max_positions) + " positions");
-  // Shortest prompts first: batches of similar lengths pad little.
-  std::vector<int64_t> order(prompts.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return prompts[a].size() < prompts[b].size(); });
-
+  const std::vector<int64_t> order = shortest_first(prompts);
   const int64_t rows = options_.batch_size > 0 ? options_.batch_size : auto_batch_rows(longest + spec.max_new_tokens);
-  int64_t per_batch = std::max<int64_t>(1, rows / width);
-  size_t next = 0;
-  while (next < order.size()) {
-    const size_t end = std::min(order.size(), next + static_cast<size_t>(per_batch));
-    const std::vector<int64_t> chunk(order.begin() + static_cast<std::ptrdiff_t>(next),
-                                     order.begin() + static_cast<std::ptrdiff_t>(end));
-    try {
-      run_batch(prompts, chunk, spec, out);
-    } catch (const c10::OutOfMemoryError&) {
-      if (per_batch == 1) throw Error("generate: out of device memory even for a single prompt");
-      per_batch = std::max<int64_t>(1, per_batch / 2);
-      ++stats_.oom_retries;
-      release_cached_memory(model_.device());
-      continue;  // the same prompts again, in smaller batches; results are identical
-    }
-    next = end;
-    if (progress_) progress_(static_cast<int64_t>(next), static_cast<int64_t>(order.size()));
-  }
+  run_in_batches(static_cast<int64_t>(order.size()), rows / width, model_.device(),
+                 "generate: out of device memory even for a single prompt", [&](int64_t begin, int64_t end) {
+                   generate_batch(prompts, std::vector<int64_t>(order.begin() + begin, order.begin() + end), spec, out);
+                 });
   return out;
 }
 
-void Engine::run_batch(const std::vector<std::vector<int64_t>>& prompts, const std::vector<int64_t>& order,
-                       const DecodeSpec& spec, std::vector<Generated>& out) {
+void Engine::generate_batch(const std::vector<std::vector<int64_t>>& prompts, const std::vector<int64_t>& order,
+                            const DecodeSpec& spec, std::vector<Generated>& out) {
   const at::Device device = model_.device();
   Batch b;
   b.prompts = static_cast<int64_t>(order.size());
-  b.padded_prompts = b.prompts;
   b.width = width_of(spec);
-  b.rows = b.padded_prompts * b.width;
+  b.rows = b.prompts * b.width;
   for (int64_t p : order) b.prompt_len = std::max<int64_t>(b.prompt_len, static_cast<int64_t>(prompts[p].size()));
-  b.capacity = b.prompt_len + spec.max_new_tokens;
 
   // Left-padded prompts and their mask.
-  at::Tensor ids = at::zeros({b.padded_prompts, b.prompt_len}, at::kLong);
-  at::Tensor mask = at::zeros({b.padded_prompts, b.prompt_len}, at::kBool);
+  at::Tensor ids = at::zeros({b.prompts, b.prompt_len}, at::kLong);
+  at::Tensor mask = at::zeros({b.prompts, b.prompt_len}, at::kBool);
   auto ids_a = ids.accessor<int64_t, 2>();
   auto mask_a = mask.accessor<bool, 2>();
-  for (int64_t i = 0; i < b.padded_prompts; ++i) {
+  for (int64_t i = 0; i < b.prompts; ++i) {
     const auto& p = prompts[order[i]];
     const int64_t pad = b.prompt_len - static_cast<int64_t>(p.size());
     for (size_t j = 0; j < p.size(); ++j) {
       ids_a[i][pad + static_cast<int64_t>(j)] = p[j];
       mask_a[i][pad + static_cast<int64_t>(j)] = true;
     }
-    stats_.prompt_tokens += static_cast<int64_t>(p.size());
   }
   std::vector<int64_t> stream_ids(static_cast<size_t>(b.rows));
-  for (int64_t i = 0; i < b.padded_prompts; ++i) {
+  for (int64_t i = 0; i < b.prompts; ++i) {
     const int64_t id = spec.prompt_ids.empty() ? order[i] : spec.prompt_ids[static_cast<size_t>(order[i])];
     for (int64_t s = 0; s < b.width; ++s) stream_ids[i * b.width + s] = id * b.width + s;
   }
   b.streams = at::tensor(stream_ids, at::kLong).to(device);
 
   auto t0 = Clock::now();
-  b.cache = model_.new_cache(b.padded_prompts, b.capacity);
+  b.cache = model_.new_cache(b.prompts, b.prompt_len + spec.max_new_tokens);
   const at::Tensor hidden = model_.forward(ids.to(device), mask.to(device), &b.cache);
   b.first_logits = model_.logits_native(hidden.select(1, b.prompt_len - 1));
   synchronize(device);
@@ -240,10 +253,7 @@ void Engine::run_batch(const std::vector<std::vector<int64_t>>& prompts, const s
         g.logprobs.push_back(l[j]);
       }
       stats_.generated_tokens += static_cast<int64_t>(g.tokens.size());
-      ++stats_.sequences;
     }
-  ++stats_.batches;
-  stats_.last_batch_rows = b.rows;
 }
 
 void Engine::decode_sampled(Batch& b, const DecodeSpec& spec) {
@@ -283,7 +293,9 @@ void Engine::decode_sampled(Batch& b, const DecodeSpec& spec) {
   int64_t done = 1;
 #if EIDETIC_WITH_CUDA
   if (device.is_cuda() && options_.cuda_graphs && N >= 3) {
-    // Warm up (cuBLAS handles, workspaces) with one real step, capture the next, replay it.
+    // Once per batch (graphs are not kept across batches): warm up (cuBLAS handles,
+    // workspaces) with one real step on a side stream, capture the next step (capturing does
+    // not run it), then replay the graph for that step and every one after it.
     c10::cuda::device_synchronize();
     const c10::cuda::CUDAStream side = c10::cuda::getStreamFromPool(false, device.index());
     {
@@ -302,7 +314,7 @@ void Engine::decode_sampled(Batch& b, const DecodeSpec& spec) {
       }
     }
     c10::cuda::device_synchronize();
-    return;
+    return;  // after an early stop the later columns stay unwritten: results end at the stop token
   }
 #endif
   while (done < N) {
@@ -318,7 +330,7 @@ void Engine::decode_sampled(Batch& b, const DecodeSpec& spec) {
 
 void Engine::decode_beam(Batch& b, const DecodeSpec& spec) {
   const at::Device device = model_.device();
-  const int64_t P = b.padded_prompts, W = b.width, N = spec.max_new_tokens;
+  const int64_t P = b.prompts, W = b.width, N = spec.max_new_tokens;
   const int64_t V = model_.config().vocab_size;
   const auto lopts = at::TensorOptions().device(device).dtype(at::kLong);
   // First step: the W best tokens after the prompt.
@@ -353,67 +365,51 @@ std::vector<Scored> Engine::score(const std::vector<std::vector<int64_t>>& seque
   const auto& c = model_.config();
   std::vector<Scored> out(sequences.size());
   if (sequences.empty()) return out;
-  int64_t longest = 0;
-  for (size_t i = 0; i < sequences.size(); ++i) {
-    if (sequences[i].size() < 2) throw Error("score: sequence " + std::to_string(i) + " has fewer than 2 tokens");
-    for (int64_t id : sequences[i])
-      if (id < 0 || id >= c.vocab_size)
-        throw Error("score: sequence " + std::to_string(i) + " has token id " + std::to_string(id) +
-                    " outside the vocabulary of " + std::to_string(c.vocab_size));
-    longest = std::max<int64_t>(longest, static_cast<int64_t>(sequences[i].size()));
-  }
+  const int64_t longest = check_sequences(sequences, c.vocab_size, "score: sequence", 2, " has fewer than 2 tokens");
   if (longest > c.max_positions)
     throw Error("score: a sequence of " + std::to_string(longest) + " tokens exceeds the model's " +
                 std::to_string(c.max_positions) + " positions");
-  std::vector<int64_t> order(sequences.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return sequences[a].size() < sequences[b].size(); });
-  int64_t per_batch = options_.batch_size > 0 ? options_.batch_size : auto_batch_rows(longest);
-  const at::Device device = model_.device();
-  size_t next = 0;
-  while (next < order.size()) {
-    const size_t end = std::min(order.size(), next + static_cast<size_t>(per_batch));
-    try {
-      const auto t0 = Clock::now();
-      int64_t T = 0;
-      for (size_t i = next; i < end; ++i) T = std::max<int64_t>(T, static_cast<int64_t>(sequences[order[i]].size()));
-      const int64_t B = static_cast<int64_t>(end - next);
-      // Right padding: causal attention keeps real tokens blind to it.
-      at::Tensor ids = at::zeros({B, T}, at::kLong);
-      auto a = ids.accessor<int64_t, 2>();
-      for (int64_t i = 0; i < B; ++i) {
-        const auto& s = sequences[order[next + i]];
-        for (size_t j = 0; j < s.size(); ++j) a[i][static_cast<int64_t>(j)] = s[j];
-      }
-      const at::Tensor d_ids = ids.to(device);
-      const at::Tensor logits = model_.logits_native(model_.forward(d_ids, at::Tensor(), nullptr));  // (B, T, V)
-      const at::Tensor targets = at::cat({d_ids.slice(1, 1), at::zeros({B, 1}, d_ids.options())}, 1);
-      const auto scores = ops::token_logprobs(logits.reshape({B * T, c.vocab_size}), targets.reshape({B * T}), entropy, rank);
-      const at::Tensor lp = scores.logprob.reshape({B, T}).cpu();
-      const at::Tensor en = entropy ? scores.entropy.reshape({B, T}).cpu() : at::Tensor();
-      const at::Tensor rk = rank ? scores.rank.reshape({B, T}).cpu() : at::Tensor();
-      for (int64_t i = 0; i < B; ++i) {
-        const int64_t n = static_cast<int64_t>(sequences[order[next + i]].size()) - 1;
-        Scored& s = out[static_cast<size_t>(order[next + i])];
-        const float* p = lp[i].const_data_ptr<float>();
-        s.logprob.assign(p, p + n);
-        if (entropy) s.entropy.assign(en[i].const_data_ptr<float>(), en[i].const_data_ptr<float>() + n);
-        if (rank) s.rank.assign(rk[i].const_data_ptr<int64_t>(), rk[i].const_data_ptr<int64_t>() + n);
-        stats_.scored_tokens += n;
-      }
-      stats_.score_seconds += seconds_since(t0);
-      ++stats_.batches;
-    } catch (const c10::OutOfMemoryError&) {
-      if (per_batch == 1) throw Error("score: out of device memory even for a single sequence");
-      per_batch = std::max<int64_t>(1, per_batch / 2);
-      ++stats_.oom_retries;
-      release_cached_memory(device);
-      continue;
-    }
-    next = end;
-    if (progress_) progress_(static_cast<int64_t>(next), static_cast<int64_t>(order.size()));
-  }
+  const std::vector<int64_t> order = shortest_first(sequences);
+  const int64_t rows = options_.batch_size > 0 ? options_.batch_size : auto_batch_rows(longest);
+  run_in_batches(static_cast<int64_t>(order.size()), rows, model_.device(),
+                 "score: out of device memory even for a single sequence", [&](int64_t begin, int64_t end) {
+                   score_batch(sequences, std::vector<int64_t>(order.begin() + begin, order.begin() + end), entropy,
+                               rank, out);
+                 });
   return out;
+}
+
+void Engine::score_batch(const std::vector<std::vector<int64_t>>& sequences, const std::vector<int64_t>& order,
+                         bool entropy, bool rank, std::vector<Scored>& out) {
+  const auto t0 = Clock::now();
+  const int64_t V = model_.config().vocab_size;
+  const int64_t B = static_cast<int64_t>(order.size());
+  int64_t T = 0;
+  for (int64_t i : order) T = std::max<int64_t>(T, static_cast<int64_t>(sequences[i].size()));
+  // Right padding: causal attention keeps real tokens blind to it.
+  at::Tensor ids = at::zeros({B, T}, at::kLong);
+  auto a = ids.accessor<int64_t, 2>();
+  for (int64_t i = 0; i < B; ++i) {
+    const auto& s = sequences[order[i]];
+    for (size_t j = 0; j < s.size(); ++j) a[i][static_cast<int64_t>(j)] = s[j];
+  }
+  const at::Tensor d_ids = ids.to(model_.device());
+  const at::Tensor logits = model_.logits_native(model_.forward(d_ids, at::Tensor(), nullptr));  // (B, T, V)
+  const at::Tensor targets = at::cat({d_ids.slice(1, 1), at::zeros({B, 1}, d_ids.options())}, 1);
+  const auto scores = ops::token_logprobs(logits.reshape({B * T, V}), targets.reshape({B * T}), entropy, rank);
+  const at::Tensor lp = scores.logprob.reshape({B, T}).cpu();
+  const at::Tensor en = entropy ? scores.entropy.reshape({B, T}).cpu() : at::Tensor();
+  const at::Tensor rk = rank ? scores.rank.reshape({B, T}).cpu() : at::Tensor();
+  for (int64_t i = 0; i < B; ++i) {
+    const int64_t n = static_cast<int64_t>(sequences[order[i]].size()) - 1;
+    Scored& s = out[static_cast<size_t>(order[i])];
+    const float* p = lp[i].const_data_ptr<float>();
+    s.logprob.assign(p, p + n);
+    if (entropy) s.entropy.assign(en[i].const_data_ptr<float>(), en[i].const_data_ptr<float>() + n);
+    if (rank) s.rank.assign(rk[i].const_data_ptr<int64_t>(), rk[i].const_data_ptr<int64_t>() + n);
+    stats_.scored_tokens += n;
+  }
+  stats_.score_seconds += seconds_since(t0);
 }
 
 }  // namespace eidetic::models

@@ -4,21 +4,26 @@
 // with temperature, a temperature schedule, top-k and top-p; beam search; n samples per
 // prompt) and streams them through the device in batches: prompts are sorted by length (less
 // padding), each batch is prefilled once, then decoded one token per step from the static KV
-// cache. n samples of a prompt are prefilled once and then fork the prompt's cache. On CUDA the
-// decode step is captured once per batch shape as a CUDA graph and replayed with no host
-// synchronization inside the loop (EngineOptions::cuda_graphs turns this off). Every random
-// draw depends only on (seed, prompt index, sample index, step), so results do not depend on
-// batch size, batch order, graphs or device. The batch size is chosen from free memory
-// ("auto") and halves on out-of-memory, retrying the same batch.
+// cache. n samples (or b beams) of a prompt are prefilled once and then fork the prompt's cache.
+// On CUDA the decode step of greedy and sampled decoding (3 or more new tokens) is captured as
+// a CUDA graph once per batch (each batch captures anew, even when its shape equals the last
+// one's) and replayed with no host synchronization inside the loop; EngineOptions::cuda_graphs
+// turns this off, and beam search always runs eagerly. Every random draw depends only on
+// (seed, prompt id, sample index, step), so results do not depend on batch size, batch order,
+// graphs or device.
 //
 // score() returns per-token log-probabilities (and entropy and rank when asked) of
 // teacher-forced sequences through the fused kernel, without a (B, T, V) float32 tensor.
+//
+// Both run their rows through run_in_batches: the batch size is chosen from free memory
+// ("auto") or set, and halves on out-of-memory, retrying the same rows.
 #pragma once
 
 #include <ATen/core/Tensor.h>
 
 #include <functional>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "kernels/sample.h"
@@ -60,11 +65,12 @@ struct Scored {
   std::vector<int64_t> rank;      // 1 = the most likely token (when asked)
 };
 
+// Running totals over the engine's life (attacks/engine_calls.cpp takes differences).
 struct EngineStats {
   double prefill_seconds = 0, decode_seconds = 0, score_seconds = 0;
-  int64_t prompt_tokens = 0, generated_tokens = 0, scored_tokens = 0;
-  int64_t sequences = 0, batches = 0, oom_retries = 0, graph_captures = 0;
-  int64_t last_batch_rows = 0;
+  int64_t generated_tokens = 0;  // tokens returned (stop tokens and what follows excluded)
+  int64_t scored_tokens = 0;     // log-probabilities returned
+  int64_t graph_captures = 0;    // CUDA graphs captured: one per graphed batch
 };
 
 class Engine {
@@ -77,9 +83,6 @@ class Engine {
   std::vector<Scored> score(const std::vector<std::vector<int64_t>>& sequences, bool entropy = false,
                             bool rank = false);
 
-  // Called after each batch with (items done, items total).
-  void set_progress(std::function<void(int64_t, int64_t)> progress) { progress_ = std::move(progress); }
-
   const EngineStats& stats() const { return stats_; }
   const Model& model() const { return model_; }
 
@@ -88,16 +91,29 @@ class Engine {
 
  private:
   struct Batch;
-  void run_batch(const std::vector<std::vector<int64_t>>& prompts, const std::vector<int64_t>& order,
-                 const DecodeSpec& spec, std::vector<Generated>& out);
+  // One batch: the prompts (or sequences) order[0..], results written to their places in `out`.
+  void generate_batch(const std::vector<std::vector<int64_t>>& prompts, const std::vector<int64_t>& order,
+                      const DecodeSpec& spec, std::vector<Generated>& out);
+  void score_batch(const std::vector<std::vector<int64_t>>& sequences, const std::vector<int64_t>& order,
+                   bool entropy, bool rank, std::vector<Scored>& out);
   void decode_sampled(Batch& batch, const DecodeSpec& spec);
   void decode_beam(Batch& batch, const DecodeSpec& spec);
 
   const Model& model_;
   EngineOptions options_;
   EngineStats stats_;
-  std::function<void(int64_t, int64_t)> progress_;
 };
+
+// The batching loop of generate() (items are prompts) and score() (items are sequences): splits
+// items [0, count) into consecutive batches of at most `per_batch` items (at least 1) and calls
+// run(begin, end) for each, in order. When a batch throws c10::OutOfMemoryError, the
+// allocator's cached blocks on `device` are released, the batch size halves (for this batch and
+// the rest of the call) and run() is called again from the same `begin`, so items may run again
+// that an earlier call began: run() writes its results only once its batch is done (the time a
+// failed attempt spent stays counted). Out of memory with one item a batch throws
+// eidetic::Error(single_item_error).
+void run_in_batches(int64_t count, int64_t per_batch, const at::Device& device, const std::string& single_item_error,
+                    const std::function<void(int64_t begin, int64_t end)>& run);
 
 // Checks a decode spec against a model; throws eidetic::Error saying what is wrong.
 void validate_spec(const DecodeSpec& spec, const ModelConfig& config);

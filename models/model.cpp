@@ -1,22 +1,17 @@
-// models/model.cpp: the decoder's forward pass and weight loading (see model.h).
+// models/model.cpp: the decoder's forward pass, and weight loading through the family's table
+// (models/families.h).
 #include "models/model.h"
 
 #include <ATen/ATen.h>
 
 #include <cmath>
-#include <sstream>
 
 #include "common/error.h"
+#include "models/families.h"
 #include "models/llama2c.h"
 
 namespace eidetic::models {
 namespace {
-
-std::string shape_str(at::IntArrayRef s) {
-  std::ostringstream o;
-  o << s;
-  return o.str();
-}
 
 // Half of the head's rotated dimensions swapped and negated: (x1, x2) -> (-x2, x1).
 at::Tensor rotate_half(const at::Tensor& x) {
@@ -240,18 +235,8 @@ at::Tensor Model::logits(const at::Tensor& hidden) const {
 at::Tensor Model::logits_native(const at::Tensor& hidden) const { return at::linear(hidden, weights_.lm_head); }
 
 int64_t Model::weight_bytes() const {
-  int64_t n = weights_.embed.numel() + weights_.final_norm_weight.numel();
-  auto add = [&](const at::Tensor& t) {
-    if (t.defined()) n += t.numel();
-  };
-  add(weights_.position_embed);
-  add(weights_.final_norm_bias);
-  if (!weights_.lm_head.is_same(weights_.embed)) add(weights_.lm_head);
-  for (const auto& l : weights_.layers)
-    for (const at::Tensor* t : {&l.norm1_weight, &l.norm1_bias, &l.norm2_weight, &l.norm2_bias, &l.qkv_weight,
-                                &l.qkv_bias, &l.out_weight, &l.out_bias, &l.up_weight, &l.up_bias, &l.down_weight,
-                                &l.down_bias})
-      add(*t);
+  int64_t n = 0;
+  for (const at::Tensor& t : parameters()) n += t.numel();
   return n * static_cast<int64_t>(c10::elementSize(dtype_));
 }
 
@@ -259,42 +244,41 @@ int64_t Model::weight_bytes() const {
 
 namespace {
 
+// Reads checkpoint tensors by Hugging Face name, also without the base model's prefix (a bare
+// GPT2Model checkpoint says `h.0.ln_1.weight` for `transformer.h.0.ln_1.weight`).
 class WeightReader {
  public:
-  WeightReader(const TensorSet& set, std::string where, std::vector<std::string> prefixes,
-               at::Device device, at::ScalarType dtype)
-      : set_(set), where_(std::move(where)), prefixes_(std::move(prefixes)), device_(device), dtype_(dtype) {}
+  WeightReader(const TensorSet& set, std::string where, std::string base_prefix)
+      : set_(set), where_(std::move(where)), base_prefix_(std::move(base_prefix)) {}
 
-  // The tensor `name` (tried under each prefix), checked against `shape`, as float32 on CPU.
+  // The tensor `name` (or its unprefixed form), checked against `shape`, as stored.
   at::Tensor raw(const std::string& name, at::IntArrayRef shape) const {
-    for (const auto& p : prefixes_) {
-      const auto it = set_.tensors.find(p + name);
-      if (it == set_.tensors.end()) continue;
-      const at::Tensor& t = it->second;
-      if (!t.sizes().equals(shape))
-        throw Error(set_.source.at(p + name) + ": tensor '" + p + name + "' has shape " +
-                    shape_str(t.sizes()) + ", config says " + shape_str(shape));
-      if (!at::isFloatingType(t.scalar_type()))
-        throw Error(set_.source.at(p + name) + ": tensor '" + p + name + "' has dtype " +
-                    c10::toString(t.scalar_type()) + ", expected a floating-point type");
-      return t;
-    }
-    throw Error(where_ + ": tensor '" + prefixes_.front() + name + "' is missing");
+    const std::string* found = find(name);
+    if (!found) throw Error(where_ + ": tensor '" + name + "' is missing");
+    const at::Tensor& t = set_.tensors.at(*found);
+    if (!t.sizes().equals(shape))
+      throw Error(set_.source.at(*found) + ": tensor '" + *found + "' has shape " + c10::str(t.sizes()) +
+                  ", config says " + c10::str(shape));
+    if (!at::isFloatingType(t.scalar_type()))
+      throw Error(set_.source.at(*found) + ": tensor '" + *found + "' has dtype " + c10::toString(t.scalar_type()) +
+                  ", expected a floating-point type");
+    return t;
   }
-  bool has(const std::string& name) const {
-    for (const auto& p : prefixes_)
-      if (set_.has(p + name)) return true;
-    return false;
-  }
-  at::Tensor operator()(const std::string& name, at::IntArrayRef shape) const { return place(raw(name, shape)); }
-  at::Tensor place(const at::Tensor& t) const { return t.to(device_, dtype_).contiguous(); }
+  bool has(const std::string& name) const { return find(name) != nullptr; }
 
  private:
+  // The name the set holds `name` under, or null.
+  const std::string* find(const std::string& name) const {
+    const auto it = set_.tensors.find(name);
+    if (it != set_.tensors.end()) return &it->first;
+    if (name.rfind(base_prefix_, 0) != 0) return nullptr;
+    const auto bare = set_.tensors.find(name.substr(base_prefix_.size()));
+    return bare != set_.tensors.end() ? &bare->first : nullptr;
+  }
+
   const TensorSet& set_;
   std::string where_;
-  std::vector<std::string> prefixes_;
-  at::Device device_;
-  at::ScalarType dtype_;
+  std::string base_prefix_;
 };
 
 }  // namespace
@@ -302,134 +286,19 @@ class WeightReader {
 Model build_model(const ModelConfig& c, const TensorSet& set, const std::string& where,
                   at::Device device, at::ScalarType dtype) {
   c.validate(where);
-  const int64_t H = c.hidden_size, V = c.vocab_size, I = c.intermediate_size, D = c.head_dim;
-  const int64_t Q = c.num_heads * D, KV = c.num_kv_heads * D, P = c.max_positions;
+  const WeightReader r(set, where, family_layout(c.family).base_prefix);
   ModelWeights w;
-  std::string p;
-  auto layer_name = [&](int64_t i, const std::string& rest) { return p + std::to_string(i) + "." + rest; };
-
-  switch (c.family) {
-    case Family::gpt2: {
-      const WeightReader r(set, where, {"transformer.", ""}, device, dtype);
-      w.embed = r("wte.weight", {V, H});
-      w.position_embed = r("wpe.weight", {P, H});
-      p = "h.";
-      for (int64_t i = 0; i < c.num_layers; ++i) {
-        LayerWeights l;
-        l.norm1_weight = r(layer_name(i, "ln_1.weight"), {H});
-        l.norm1_bias = r(layer_name(i, "ln_1.bias"), {H});
-        // Conv1D stores [in, out]: transpose to [out, in].
-        l.qkv_weight = r.place(r.raw(layer_name(i, "attn.c_attn.weight"), {H, 3 * H}).t());
-        l.qkv_bias = r(layer_name(i, "attn.c_attn.bias"), {3 * H});
-        l.out_weight = r.place(r.raw(layer_name(i, "attn.c_proj.weight"), {H, H}).t());
-        l.out_bias = r(layer_name(i, "attn.c_proj.bias"), {H});
-        l.norm2_weight = r(layer_name(i, "ln_2.weight"), {H});
-        l.norm2_bias = r(layer_name(i, "ln_2.bias"), {H});
-        l.up_weight = r.place(r.raw(layer_name(i, "mlp.c_fc.weight"), {H, I}).t());
-        l.up_bias = r(layer_name(i, "mlp.c_fc.bias"), {I});
-        l.down_weight = r.place(r.raw(layer_name(i, "mlp.c_proj.weight"), {I, H}).t());
-        l.down_bias = r(layer_name(i, "mlp.c_proj.bias"), {H});
-        w.layers.push_back(std::move(l));
-      }
-      w.final_norm_weight = r("ln_f.weight", {H});
-      w.final_norm_bias = r("ln_f.bias", {H});
-      w.lm_head = (!c.tied_embeddings && set.has("lm_head.weight"))
-                      ? WeightReader(set, where, {""}, device, dtype)("lm_head.weight", {V, H})
-                      : w.embed;
-      break;
-    }
-    case Family::gpt_neo: {
-      const WeightReader r(set, where, {"transformer.", ""}, device, dtype);
-      w.embed = r("wte.weight", {V, H});
-      w.position_embed = r("wpe.weight", {P, H});
-      p = "h.";
-      for (int64_t i = 0; i < c.num_layers; ++i) {
-        LayerWeights l;
-        l.norm1_weight = r(layer_name(i, "ln_1.weight"), {H});
-        l.norm1_bias = r(layer_name(i, "ln_1.bias"), {H});
-        l.qkv_weight = r.place(at::cat({r.raw(layer_name(i, "attn.attention.q_proj.weight"), {H, H}),
-                                        r.raw(layer_name(i, "attn.attention.k_proj.weight"), {H, H}),
-                                        r.raw(layer_name(i, "attn.attention.v_proj.weight"), {H, H})}));
-        l.out_weight = r(layer_name(i, "attn.attention.out_proj.weight"), {H, H});
-        l.out_bias = r(layer_name(i, "attn.attention.out_proj.bias"), {H});
-        l.norm2_weight = r(layer_name(i, "ln_2.weight"), {H});
-        l.norm2_bias = r(layer_name(i, "ln_2.bias"), {H});
-        l.up_weight = r(layer_name(i, "mlp.c_fc.weight"), {I, H});
-        l.up_bias = r(layer_name(i, "mlp.c_fc.bias"), {I});
-        l.down_weight = r(layer_name(i, "mlp.c_proj.weight"), {H, I});
-        l.down_bias = r(layer_name(i, "mlp.c_proj.bias"), {H});
-        w.layers.push_back(std::move(l));
-      }
-      w.final_norm_weight = r("ln_f.weight", {H});
-      w.final_norm_bias = r("ln_f.bias", {H});
-      w.lm_head = (!c.tied_embeddings && set.has("lm_head.weight"))
-                      ? WeightReader(set, where, {""}, device, dtype)("lm_head.weight", {V, H})
-                      : w.embed;
-      break;
-    }
-    case Family::gpt_neox: {
-      const WeightReader r(set, where, {"gpt_neox.", ""}, device, dtype);
-      w.embed = r("embed_in.weight", {V, H});
-      p = "layers.";
-      const int64_t heads = c.num_heads;
-      for (int64_t i = 0; i < c.num_layers; ++i) {
-        LayerWeights l;
-        l.norm1_weight = r(layer_name(i, "input_layernorm.weight"), {H});
-        l.norm1_bias = r(layer_name(i, "input_layernorm.bias"), {H});
-        // Rows come per head as [q_h, k_h, v_h]; regroup as [all q; all k; all v].
-        const at::Tensor qkv = r.raw(layer_name(i, "attention.query_key_value.weight"), {3 * H, H});
-        l.qkv_weight = r.place(qkv.view({heads, 3, D, H}).permute({1, 0, 2, 3}).reshape({3 * H, H}));
-        if (c.qkv_bias) {
-          const at::Tensor b = r.raw(layer_name(i, "attention.query_key_value.bias"), {3 * H});
-          l.qkv_bias = r.place(b.view({heads, 3, D}).permute({1, 0, 2}).reshape({3 * H}));
-        }
-        l.out_weight = r(layer_name(i, "attention.dense.weight"), {H, H});
-        if (c.out_bias) l.out_bias = r(layer_name(i, "attention.dense.bias"), {H});
-        l.norm2_weight = r(layer_name(i, "post_attention_layernorm.weight"), {H});
-        l.norm2_bias = r(layer_name(i, "post_attention_layernorm.bias"), {H});
-        l.up_weight = r(layer_name(i, "mlp.dense_h_to_4h.weight"), {I, H});
-        l.up_bias = r(layer_name(i, "mlp.dense_h_to_4h.bias"), {I});
-        l.down_weight = r(layer_name(i, "mlp.dense_4h_to_h.weight"), {H, I});
-        l.down_bias = r(layer_name(i, "mlp.dense_4h_to_h.bias"), {H});
-        w.layers.push_back(std::move(l));
-      }
-      w.final_norm_weight = r("final_layer_norm.weight", {H});
-      w.final_norm_bias = r("final_layer_norm.bias", {H});
-      w.lm_head = c.tied_embeddings ? w.embed : WeightReader(set, where, {""}, device, dtype)("embed_out.weight", {V, H});
-      break;
-    }
-    case Family::llama: {
-      const WeightReader r(set, where, {"model.", ""}, device, dtype);
-      w.embed = r("embed_tokens.weight", {V, H});
-      p = "layers.";
-      for (int64_t i = 0; i < c.num_layers; ++i) {
-        LayerWeights l;
-        l.norm1_weight = r(layer_name(i, "input_layernorm.weight"), {H});
-        l.qkv_weight = r.place(at::cat({r.raw(layer_name(i, "self_attn.q_proj.weight"), {Q, H}),
-                                        r.raw(layer_name(i, "self_attn.k_proj.weight"), {KV, H}),
-                                        r.raw(layer_name(i, "self_attn.v_proj.weight"), {KV, H})}));
-        if (c.qkv_bias)
-          l.qkv_bias = r.place(at::cat({r.raw(layer_name(i, "self_attn.q_proj.bias"), {Q}),
-                                        r.raw(layer_name(i, "self_attn.k_proj.bias"), {KV}),
-                                        r.raw(layer_name(i, "self_attn.v_proj.bias"), {KV})}));
-        l.out_weight = r(layer_name(i, "self_attn.o_proj.weight"), {H, Q});
-        if (c.out_bias) l.out_bias = r(layer_name(i, "self_attn.o_proj.bias"), {H});
-        l.norm2_weight = r(layer_name(i, "post_attention_layernorm.weight"), {H});
-        l.up_weight = r.place(at::cat({r.raw(layer_name(i, "mlp.gate_proj.weight"), {I, H}),
-                                       r.raw(layer_name(i, "mlp.up_proj.weight"), {I, H})}));
-        l.down_weight = r(layer_name(i, "mlp.down_proj.weight"), {H, I});
-        if (c.mlp_bias) {
-          l.up_bias = r.place(at::cat({r.raw(layer_name(i, "mlp.gate_proj.bias"), {I}),
-                                       r.raw(layer_name(i, "mlp.up_proj.bias"), {I})}));
-          l.down_bias = r(layer_name(i, "mlp.down_proj.bias"), {H});
-        }
-        w.layers.push_back(std::move(l));
-      }
-      w.final_norm_weight = r("norm.weight", {H});
-      w.lm_head = c.tied_embeddings ? w.embed : WeightReader(set, where, {""}, device, dtype)("lm_head.weight", {V, H});
-      break;
-    }
+  w.layers.resize(static_cast<size_t>(c.num_layers));
+  std::vector<at::Tensor> pieces;  // of the internal tensor being filled, in row order
+  for (const PlannedWeight& p : weight_plan(c, !c.tied_embeddings)) {
+    if (p.spec->when == When::untied_head_if_present && !r.has(p.name)) continue;  // tied after all
+    pieces.push_back(to_internal(p.spec->transform, r.raw(p.name, p.shape), c));
+    if (p.part + 1 < p.parts) continue;
+    const at::Tensor whole = pieces.size() == 1 ? pieces.front() : at::cat(pieces);
+    slot_tensor(w, p.spec->slot, p.layer) = whole.to(device, dtype).contiguous();
+    pieces.clear();
   }
+  if (!w.lm_head.defined()) w.lm_head = w.embed;
   return Model(c, std::move(w), device, dtype);
 }
 

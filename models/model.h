@@ -4,7 +4,9 @@
 // load, weights are brought to one layout: every projection is an nn.Linear-style [out, in]
 // matrix (GPT-2's Conv1D weights are transposed), query/key/value are one fused matrix whose
 // rows are all query heads, then all key heads, then all value heads (NeoX's per-head
-// interleaving is undone), and a gated MLP's gate and up projections are one matrix.
+// interleaving is undone), and a gated MLP's gate and up projections are one matrix. Which
+// checkpoint tensor fills which of these, and how, is each family's table in
+// models/families.h, which both build_model and hf_state_dict read.
 //
 // Batches of prompts of different lengths are left-padded; a mask marks the real tokens. Each
 // row's positions count only its real tokens, as Hugging Face does when it is given an
@@ -90,13 +92,16 @@ class Model {
   // (models/export.cpp).
   std::vector<at::Tensor> parameters() const;
 
-  // The weights under Hugging Face names and in its layout for the config's family, the inverse
-  // of build_model: GPT-2's Conv1D matrices transposed back, NeoX's per-head [q, k, v] rows
-  // re-interleaved, Llama's and GPT-Neo's q/k/v (grouped-query aware) and gate/up split. The
-  // head is omitted when tied. Tensors are detached and may share memory with the weights
-  // (clone before modifying). build_model(config(), hf_state_dict()) rebuilds this model
-  // exactly (models/export.cpp).
+  // The weights under Hugging Face names and in its layout for the config's family: the
+  // family's table (models/families.h) read backwards, each transform inverted (GPT-2's Conv1D
+  // matrices transposed back, NeoX's per-head [q, k, v] rows re-interleaved, fused q/k/v and
+  // gate/up split). The head is omitted when tied. Tensors are detached and may share memory
+  // with the weights (clone before modifying). build_model(config(), hf_state_dict()) rebuilds
+  // this model bit for bit (models/export.cpp).
   std::map<std::string, at::Tensor> hf_state_dict() const;
+
+  // The weights themselves, in the internal layout.
+  const ModelWeights& weights() const { return weights_; }
 
  private:
   at::Tensor norm(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) const;
@@ -113,8 +118,9 @@ class Model {
   at::Tensor rope_cos_, rope_sin_;  // (P, rotary_dim) float32
 };
 
-// Builds a model from named tensors (Hugging Face names for the config's family), checking
-// every tensor's presence and shape; `where` names the checkpoint in errors.
+// Builds a model from named tensors (Hugging Face names for the config's family, as its table in
+// models/families.h lists them), checking every tensor's presence, shape and dtype; `where`
+// names the checkpoint in errors about a missing tensor, the tensor's file those about one.
 Model build_model(const ModelConfig& config, const TensorSet& tensors, const std::string& where,
                   at::Device device, at::ScalarType dtype);
 

@@ -337,8 +337,10 @@ TrainResult train_model(Model& model, const std::vector<int64_t>& stream, const 
     }
 
     const int64_t done = step + 1;
-    if ((o.log_every > 0 && done % o.log_every == 0) || done == o.steps) {
-      const double mean = loss_sum.item<double>() / static_cast<double>(losses);
+    const bool report = (o.log_every > 0 && done % o.log_every == 0) || done == o.steps;
+    double mean = 0;
+    if (report) {
+      mean = loss_sum.item<double>() / static_cast<double>(losses);
       if (!std::isfinite(mean))
         throw Error("training diverged: the loss is " + std::to_string(mean) + " at step " + std::to_string(done) +
                     " (lower the learning rate or raise warmup)");
@@ -346,16 +348,17 @@ TrainResult train_model(Model& model, const std::vector<int64_t>& stream, const 
       losses = 0;
       result.loss_curve.emplace_back(done, mean);
       result.final_loss = mean;
-      if (progress) {
-        const double elapsed = std::chrono::duration<double>(clock::now() - t0).count();
-        const double train_s = std::chrono::duration<double>(clock::now() - t_train).count();
-        const double tokens = static_cast<double>((done - start_step) * B * T);
-        progress(TrainProgress{done, o.steps, mean, lr, train_s > 0 ? tokens / train_s : 0.0, elapsed});
-      }
     }
-    // After the report, so that the checkpoint holds the loss curve up to this step.
+    // After the step's loss report is recorded (so the checkpoint holds the curve up to this
+    // step), before the caller hears of it (a caller that stops there finds the checkpoint).
     if (!state_file.empty() && ((o.checkpoint_every > 0 && done % o.checkpoint_every == 0) || done == o.steps))
       save_checkpoint(done);
+    if (report && progress) {
+      const double elapsed = std::chrono::duration<double>(clock::now() - t0).count();
+      const double train_s = std::chrono::duration<double>(clock::now() - t_train).count();
+      const double tokens = static_cast<double>((done - start_step) * B * T);
+      progress(TrainProgress{done, o.steps, mean, lr, train_s > 0 ? tokens / train_s : 0.0, elapsed});
+    }
     crash_point("train-step");
   }
 

@@ -151,10 +151,12 @@ class AttacksTest : public ::testing::Test {
   }
 
   // Runs `attack_yaml` (the `attack:` section) against `model` (a folder under the test's root)
-  // and returns metrics.json.
-  static json run(const std::string& name, const std::string& attack_yaml, const std::string& model = "model") {
+  // (with `reference`, a folder beside it, as model.reference) and returns metrics.json.
+  static json run(const std::string& name, const std::string& attack_yaml, const std::string& model = "model",
+                  const std::string& reference = "") {
     const fs::path cfg = root_ / (name + ".yaml");
     std::ofstream(cfg) << "seed: 11\nmodel:\n  path: " << (root_ / model).string() << "\n  device: cpu\n"
+                       << (reference.empty() ? "" : "  reference: " + (root_ / reference).string() + "\n")
                        << "engine:\n  batch_size: 8\nprofile:\n  measure_ceilings: false\nattack:\n"
                        << attack_yaml;
     harness::RunOptions o;
@@ -575,8 +577,8 @@ TEST_F(AttacksTest, MembershipScoresEqualTheirDefinitionsOnAKnownDistribution) {
   };
 
   const json m = run("ms", "  name: membership\n  members: [" + (root_ / "ms_in.npy").string() + "]\n  nonmembers: [" +
-                               (root_ / "ms_out.npy").string() + "]\n  reference: " + (root_ / "soft-ref").string() + "\n",
-                     "soft");
+                               (root_ / "ms_out.npy").string() + "]\n",
+                     "soft", "soft-ref");
   const auto recs = records("ms");
   ASSERT_EQ(recs.size(), 32u);
   std::map<std::string, std::vector<double>> in, out;

@@ -59,7 +59,7 @@ TEST_F(ConfigTest, ValidConfigGetsDefaults) {
 
 TEST_F(ConfigTest, UnknownKeyNamesFileLineColumn) {
   const auto f = write("exp.yaml", std::string(kValid) + "seeed: 3\n");
-  EXPECT_EQ(error_of(f), f.string() + ":7:1: unknown key 'seeed' (expected one of: name, seed, output, model, attack, engine, profile, lab, arch, train, sweep)");
+  EXPECT_EQ(error_of(f), f.string() + ":7:1: unknown key 'seeed' (expected one of: name, seed, output, model, attack, attacks, engine, profile, lab, arch, train, sweep)");
   const auto g = write("nested.yaml", "model:\n  path: m\n  dtyp: fp16\nattack:\n  name: discoverable\n  prefix: p\n  suffix: s\n");
   EXPECT_NE(error_of(g).find(g.string() + ":3:3: unknown key 'model.dtyp'"), std::string::npos) << error_of(g);
   // An attack's own parameters are known only under that attack.

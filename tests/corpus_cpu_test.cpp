@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -26,6 +27,7 @@
 #include "corpus/npy.h"
 #include "corpus/text_corpus.h"
 #include "kernels/ngram.h"
+#include "kernels/ngram_set.h"
 #include "test_util.h"
 #include "tokenizers/tokenizer.h"
 #include "tokenizers/unicode.h"
@@ -482,6 +484,73 @@ TEST(Ngram, CpuHashSetMembershipEqualsUnorderedSet) {
   }
 }
 
+// The CPU n-gram set: hashes of the windows inside each part (those across a boundary are not
+// its answer), membership equal to std::unordered_set's before and after (re)building, and the
+// table's size rule.
+TEST(NgramSet, CpuSetHashesPartsAndHoldsItsKeys) {
+  using eidetic::kernels::NgramSet;
+  std::mt19937_64 rng(31);
+  for (int64_t n : {1, 5, 50}) {
+    SCOPED_TRACE(n);
+    const auto set = eidetic::kernels::make_ngram_set(n);
+    EXPECT_EQ(set->device(), "cpu");
+    EXPECT_EQ(set->n(), n);
+    Ids tokens;
+    Ids starts = {0};
+    for (int64_t len : {int64_t{0}, n - 1, n, 3 * n + 7, int64_t{1}, int64_t{200}}) {
+      const Ids part = random_tokens(rng, len, 1000);
+      tokens.insert(tokens.end(), part.begin(), part.end());
+      starts.push_back(static_cast<int64_t>(tokens.size()));
+    }
+    const std::vector<uint64_t> hashes = set->window_hashes(tokens, starts);
+    ASSERT_EQ(static_cast<int64_t>(hashes.size()), std::max<int64_t>(0, static_cast<int64_t>(tokens.size()) - n + 1));
+    std::vector<uint64_t> inside;  // hashes of the windows inside one part
+    for (size_t d = 0; d + 1 < starts.size(); ++d)
+      for (int64_t p = starts[d]; p + n <= starts[d + 1]; ++p) {
+        ASSERT_EQ(hashes[static_cast<size_t>(p)], eidetic::kernels::ngram_hash(tokens.data() + p, n)) << p;
+        inside.push_back(hashes[static_cast<size_t>(p)]);
+      }
+    ASSERT_FALSE(inside.empty());
+
+    std::vector<uint64_t> queries = inside;
+    for (int i = 0; i < 500; ++i) queries.push_back(rng());
+    queries.push_back(0);
+    queries.push_back(1);
+    EXPECT_EQ(set->capacity(), 0);  // not built yet: empty
+    for (uint8_t f : set->contains(queries)) ASSERT_EQ(f, 0);
+
+    // The keys: the distinct hashes of every other window, and key 0 (stored as 1).
+    std::vector<uint64_t> keys;
+    for (size_t i = 0; i < inside.size(); i += 2) keys.push_back(inside[i]);
+    keys.push_back(0);
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    set->build(keys);
+    EXPECT_EQ(set->capacity(), NgramSet::capacity_for(static_cast<int64_t>(keys.size())));
+    EXPECT_EQ(set->table_bytes(), set->capacity() * 8);
+    std::unordered_set<uint64_t> truth;
+    for (uint64_t k : keys) truth.insert(k == 0 ? 1 : k);
+    const std::vector<uint8_t> found = set->contains(queries);
+    ASSERT_EQ(found.size(), queries.size());
+    for (size_t i = 0; i < queries.size(); ++i)
+      ASSERT_EQ(found[i] != 0, truth.count(queries[i] == 0 ? 1 : queries[i]) > 0) << queries[i];
+
+    set->build({});  // rebuilding replaces the contents
+    EXPECT_EQ(set->capacity(), 16);
+    for (uint8_t f : set->contains(queries)) ASSERT_EQ(f, 0);
+  }
+  // Smallest power of two >= max(16, 2 * keys).
+  EXPECT_EQ(NgramSet::capacity_for(0), 16);
+  EXPECT_EQ(NgramSet::capacity_for(8), 16);
+  EXPECT_EQ(NgramSet::capacity_for(9), 32);
+  EXPECT_EQ(NgramSet::capacity_for(1024), 2048);
+  EXPECT_EQ(NgramSet::capacity_for(1025), 4096);
+  EXPECT_NE(error_of([] { eidetic::kernels::make_ngram_set(0); }).find("n must be at least 1"), std::string::npos);
+  // One past the last usable device (device 0 here, or in a build without CUDA kernels).
+  const int missing = eidetic::kernels::cuda_device_count();
+  EXPECT_NE(error_of([&] { eidetic::kernels::make_ngram_set(3, missing); }).find("asked for"), std::string::npos);
+}
+
 // ---- the n-gram index ---------------------------------------------------------------------
 
 // Brute force: the first (document, offset) where `w` occurs, or (-1, -1).
@@ -540,19 +609,13 @@ TEST(NgramIndex, FindsPlantedWindowsWithTheirLocations) {
     EXPECT_EQ(hits[s].document, doc);
     EXPECT_EQ(hits[s].offset, off);
   }
-  EXPECT_EQ(hits[0].matched, 31);
-  EXPECT_EQ(hits[0].document, 3);
-  EXPECT_EQ(hits[0].offset, 120);
-  EXPECT_EQ(hits[1].matched, 1);
-  EXPECT_EQ(hits[1].document, 4);
-  EXPECT_EQ(hits[1].offset, 0);
-  EXPECT_EQ(hits[2].document, 5);
-  EXPECT_EQ(hits[2].offset, 590);
-  EXPECT_EQ(hits[3].windows, 0);
-  EXPECT_EQ(hits[4].windows, 0);
-  EXPECT_EQ(hits[5].matched, 0);
-  EXPECT_EQ(hits[6].windows, 1);
-  EXPECT_EQ(hits[6].matched, 0);
+  // (windows, matched, document, offset) of each query, as planted above.
+  const std::vector<std::array<int64_t, 4>> planted = {{231, 31, 3, 120}, {1, 1, 4, 0},     {61, 61, 5, 590},
+                                                       {0, 0, -1, -1},    {0, 0, -1, -1},   {351, 0, -1, -1},
+                                                       {1, 0, -1, -1}};
+  for (size_t s = 0; s < planted.size(); ++s)
+    EXPECT_EQ((std::array<int64_t, 4>{hits[s].windows, hits[s].matched, hits[s].document, hits[s].offset}), planted[s])
+        << s;
   // Every corpus window is found, at its first occurrence.
   for (size_t d = 0; d < docs.size(); ++d)
     for (int64_t o = 0; o + n <= static_cast<int64_t>(docs[d].size()); o += 37)

@@ -1,7 +1,8 @@
 // tests/corpus_gpu_test.cpp: the n-gram kernels held to their CPU twins on fresh random inputs
 // (window hashes for odd lengths, n = 1, n = 50 and L < n, with the output poisoned before each
-// launch; hash set insert and lookup with duplicates, absent keys and a crowded table), and the
-// n-gram index on "cuda" answering exactly as on "cpu". They skip when no device is present.
+// launch; hash set insert and lookup with duplicates, absent keys and a crowded table), the
+// CUDA n-gram set (kernels/ngram_set.h) held to the CPU one with passes of several sizes, and
+// the n-gram index on "cuda" answering exactly as on "cpu". They skip when no device is present.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
@@ -13,6 +14,7 @@
 
 #include "corpus/ngram_index.h"
 #include "kernels/ngram.h"
+#include "kernels/ngram_set.h"
 #include "test_util.h"
 
 #if EIDETIC_WITH_CUDA
@@ -120,6 +122,56 @@ TEST(NgramGpu, HashSetAgreesWithTwin) {
   check_hashset(1 << 16, 20000, 3, 2);   // a quarter full, duplicates
   check_hashset(1 << 12, 3900, 8, 3);    // crowded: long probe runs, many threads per key
   check_hashset(64, 60, 50, 4);          // tiny: wrap-around and heavy contention
+}
+
+// The CUDA set against the CPU one on the same random parts: hashes of every window inside a
+// part, and membership of present, absent and 0/1 keys, with passes smaller than n, of a few
+// hundred windows, and whole.
+TEST(NgramGpu, CudaSetAnswersAsCpuSet) {
+  EIDETIC_REQUIRE_GPU();
+  std::mt19937_64 rng(12);
+  const int device = kernels::current_cuda_device();
+  for (int64_t n : {1, 13, 50}) {
+    for (int64_t chunk : {int64_t{3}, int64_t{777}, kernels::kNgramDeviceChunk}) {
+      SCOPED_TRACE("n=" + std::to_string(n) + " chunk=" + std::to_string(chunk));
+      const auto cpu = kernels::make_ngram_set(n);
+      const auto gpu = kernels::make_ngram_set(n, device, chunk);
+      EXPECT_EQ(gpu->device(), "cuda:" + std::to_string(device));
+      Ids tokens;
+      Ids starts = {0};
+      for (int part = 0; part < 40; ++part) {
+        const int64_t len = part % 7 == 0 ? n - 1 : static_cast<int64_t>(rng() % 600);
+        for (int64_t i = 0; i < len; ++i) tokens.push_back(static_cast<int64_t>(rng() % 64));  // repeats
+        starts.push_back(static_cast<int64_t>(tokens.size()));
+      }
+      const std::vector<uint64_t> expected = cpu->window_hashes(tokens, starts);
+      const std::vector<uint64_t> got = gpu->window_hashes(tokens, starts);
+      ASSERT_EQ(got.size(), expected.size());
+      std::vector<uint64_t> inside, keys;
+      for (size_t d = 0; d + 1 < starts.size(); ++d)
+        for (int64_t p = starts[d]; p + n <= starts[d + 1]; ++p) {
+          ASSERT_EQ(got[static_cast<size_t>(p)], expected[static_cast<size_t>(p)]) << p;
+          inside.push_back(expected[static_cast<size_t>(p)]);
+          if (d % 2 == 0) keys.push_back(expected[static_cast<size_t>(p)]);  // half the parts
+        }
+      keys.push_back(0);
+      std::sort(keys.begin(), keys.end());
+      keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+      cpu->build(keys);
+      gpu->build(keys);
+      EXPECT_EQ(gpu->capacity(), cpu->capacity());
+      std::vector<uint64_t> queries = inside;
+      for (int i = 0; i < 3000; ++i) queries.push_back(rng());
+      queries.push_back(0);
+      queries.push_back(1);
+      std::shuffle(queries.begin(), queries.end(), rng);
+      const std::vector<uint8_t> want = cpu->contains(queries);
+      EXPECT_EQ(gpu->contains(queries), want);
+      const int64_t present = std::count(want.begin(), want.end(), uint8_t{1});
+      EXPECT_GT(present, 2);
+      EXPECT_LE(present, static_cast<int64_t>(queries.size()) - 3000);  // the random keys are absent
+    }
+  }
 }
 
 std::vector<Ids> random_docs(std::mt19937_64& rng, int64_t count, int64_t max_len, int64_t vocab) {

@@ -3,9 +3,12 @@
 // determinism per (seed, prompt, sample), log-probs against a teacher-forced forward, beam
 // search against brute force, and scoring against log_softmax.
 #include <ATen/ATen.h>
+#include <c10/util/Exception.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <stdexcept>
+#include <utility>
 
 #include "common/error.h"
 #include "models/engine.h"
@@ -215,6 +218,50 @@ TEST(Engine, RejectsBadSpecsAndPrompts) {
   auto s = sampling(4, 1, 0);
   s.sampling.top_p = 0.f;
   EXPECT_THROW(engine.generate(kPrompts, s), Error);
+}
+
+// The batching loop of generate() and score(): batches in order; a batch out of memory runs
+// again from its first item in batches of half the size, which stays for the rest of the call;
+// at one item a batch it is an error, and other exceptions pass through untouched.
+TEST(Engine, BatchingLoopHalvesTheBatchOnOutOfMemory) {
+  using Calls = std::vector<std::pair<int64_t, int64_t>>;
+  const at::Device cpu(at::kCPU);
+  Calls calls;
+  models::run_in_batches(10, 8, cpu, "unused", [&](int64_t begin, int64_t end) {
+    calls.emplace_back(begin, end);
+    if (end - begin > 3) C10_THROW_ERROR(OutOfMemoryError, "more than 3 items");
+  });
+  EXPECT_EQ(calls, (Calls{{0, 8}, {0, 4}, {0, 2}, {2, 4}, {4, 6}, {6, 8}, {8, 10}}));
+  calls.clear();
+  int64_t failures = 0;  // a failure mid-call: earlier batches are not run again
+  models::run_in_batches(7, 3, cpu, "unused", [&](int64_t begin, int64_t end) {
+    calls.emplace_back(begin, end);
+    if (begin == 3 && failures++ == 0) C10_THROW_ERROR(OutOfMemoryError, "once");
+  });
+  EXPECT_EQ(calls, (Calls{{0, 3}, {3, 6}, {3, 4}, {4, 5}, {5, 6}, {6, 7}}));
+  calls.clear();
+  models::run_in_batches(3, 0, cpu, "unused", [&](int64_t begin, int64_t end) { calls.emplace_back(begin, end); });
+  EXPECT_EQ(calls, (Calls{{0, 1}, {1, 2}, {2, 3}}));  // a batch size below 1 counts as 1
+  calls.clear();
+  models::run_in_batches(0, 4, cpu, "unused", [&](int64_t begin, int64_t end) { calls.emplace_back(begin, end); });
+  EXPECT_TRUE(calls.empty());
+
+  try {
+    models::run_in_batches(5, 4, cpu, "op: out of memory for one item", [&](int64_t, int64_t) {
+      C10_THROW_ERROR(OutOfMemoryError, "always");
+    });
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "op: out of memory for one item");
+  }
+  calls.clear();
+  EXPECT_THROW(models::run_in_batches(5, 4, cpu, "unused",
+                                      [&](int64_t begin, int64_t end) {
+                                        calls.emplace_back(begin, end);
+                                        throw std::runtime_error("not memory");
+                                      }),
+               std::runtime_error);
+  EXPECT_EQ(calls, (Calls{{0, 4}}));
 }
 
 }  // namespace

@@ -287,6 +287,47 @@ TEST(SvgPlot, LongCurvesAreThinnedToThePixel) {
   EXPECT_NEAR(lines[0].back().first, xt[5].second, 0.02);         // ends at (1, 1)
 }
 
+TEST(SvgPlot, LogLogRocPutsRatesOnDecades) {
+  const json roc = json::parse(R"J({"id": "roc", "title": "ROC: membership inference", "kind": "roc",
+    "x_label": "false positive rate", "y_label": "true positive rate",
+    "series": [ {"name": "loss", "points": [[0, 0], [0.001, 0.01], [0.01, 0.1], [0.1, 0.5], [1, 1]]} ]})J");
+  const json view = harness::roc_log_view(roc);
+  EXPECT_EQ(view["kind"], "roc_log");
+  EXPECT_EQ(view["id"], "roc_log");
+  EXPECT_EQ(view["title"], "ROC: membership inference (log-log)");
+  const std::string svg = render_svg_plot(view);
+  ASSERT_EQ(xml_problem(svg), "") << svg;
+  // (0, 0) cannot be drawn on log axes; the other four points can.
+  EXPECT_NE(svg.find("1 point with x \u2264 0 not shown on the logarithmic x axis"), std::string::npos) << svg;
+  const auto lines = polylines(svg);
+  ASSERT_EQ(lines.size(), 1u) << svg;
+  const auto& p = lines[0];
+  ASSERT_EQ(p.size(), 4u);
+  // Both axes run over the decades 0.001 .. 1; each point sits on its decade's tick.
+  std::map<std::string, double> xt, yt;
+  for (const auto& [label, x] : tick_labels(svg, "x")) xt.emplace(label, x);  // x ticks come first
+  for (const auto& [label, y] : tick_labels(svg, "y")) yt[label] = y;          // y ticks overwrite
+  for (const char* decade : {"0.001", "0.01", "0.1", "1"}) {
+    ASSERT_TRUE(xt.count(decade) && yt.count(decade)) << decade << "\n" << svg;
+  }
+  EXPECT_NEAR(p[0].first, xt["0.001"], 0.02);
+  EXPECT_NEAR(p[1].first, xt["0.01"], 0.02);
+  EXPECT_NEAR(p[2].first, xt["0.1"], 0.02);
+  EXPECT_NEAR(p[3].first, xt["1"], 0.02);
+  EXPECT_NEAR(p[0].second, yt["0.01"] - 4, 0.02);  // y tick labels sit 4 pixels below their tick
+  EXPECT_NEAR(p[1].second, yt["0.1"] - 4, 0.02);
+  EXPECT_NEAR(p[3].second, yt["1"] - 4, 0.02);
+  // The chance line y = x runs corner to corner of a square frame.
+  const std::regex chance("class=\"chance\" d=\"M([-0-9.]+) ([-0-9.]+)L([-0-9.]+) ([-0-9.]+)\"");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(svg, m, chance)) << svg;
+  EXPECT_NEAR(std::stod(m[1]), xt["0.001"], 0.02);
+  EXPECT_NEAR(std::stod(m[3]), xt["1"], 0.02);
+  EXPECT_NEAR(std::stod(m[3]) - std::stod(m[1]), std::stod(m[2]) - std::stod(m[4]), 0.02);
+  EXPECT_NE(svg.find("false positive rate (log scale)"), std::string::npos);
+  EXPECT_NE(svg.find("true positive rate (log scale)"), std::string::npos);
+}
+
 TEST(SvgPlot, EscapesText) {
   const json plot = {{"id", "x\"<y>"},
                      {"title", "a < b & c > d \"q\" 'r'"},
@@ -447,7 +488,7 @@ TEST(Report, WritesMarkdownAndSelfContainedHtml) {
   for (const char* want : {"# Eidetic report: quickstart", "`exact_extraction_rate`", "| 0.12 |", "[0.1, 0.14]",
                            "### Extraction by duplicate count", "| duplicates | items | extracted | rate |", "| 2 | 10 | 1 | 0.1 |",
                            "### ROC: membership inference", "(0.1, 0.5)", "R\u00b2 = 0.93", "## Performance", "| decode | 3 | 60 % |",
-                           "16000", "13.3 %", "`3f2a9c`", "5 min 5 s", "2 records in results.jsonl", "\"prefix_tokens\": 50",
+                           "16000", "13.3 %", "`3f2a9c`", "5 min 5 s", "2 records in `results.jsonl`", "\"prefix_tokens\": 50",
                            "tokens &lt;matched&gt; &amp; more"})
     EXPECT_NE(md.find(want), std::string::npos) << want << "\n" << md;
 
@@ -469,15 +510,111 @@ TEST(Report, WritesMarkdownAndSelfContainedHtml) {
     EXPECT_EQ(xml_problem(html.substr(p, e + 6 - p)), "");
     ++svgs;
   }
-  EXPECT_EQ(svgs, 4u);
+  EXPECT_EQ(svgs, 5u);  // three plots, the profile's phases, and the ROC curves again on log-log axes
   std::set<std::string> ids;
   const std::regex id_re("clipPath id=\"([^\"]+)\"");
   for (auto it = std::sregex_iterator(html.begin(), html.end(), id_re); it != std::sregex_iterator(); ++it)
     EXPECT_TRUE(ids.insert((*it)[1].str()).second) << (*it)[1].str();
 
+  // The report opens with the headline (a discoverable run: the exact extraction rate with its
+  // interval, and its plot against duplicates), before the run's facts; every plot, table and
+  // section appears once in each report.
+  const size_t headline_md = md.find("## Headline"), run_md = md.find("## Run");
+  ASSERT_NE(headline_md, std::string::npos) << md;
+  EXPECT_LT(headline_md, run_md);
+  EXPECT_EQ(md.find("`exact_extraction_rate` = **0.12** (95% CI [0.1, 0.14], n = 1000): fraction of items"), md.find("\n", headline_md) + 2)
+      << md;
+  EXPECT_LT(md.find("### Extraction rate against duplicate count"), run_md);
+  const size_t headline_html = html.find("<section id=\"headline\">"), run_html = html.find("<section id=\"run\">");
+  ASSERT_NE(headline_html, std::string::npos);
+  EXPECT_LT(headline_html, run_html);
+  EXPECT_LT(html.find("<div class=\"number\">0.12</div><div class=\"interval\">95% CI [0.1, 0.14] \u00b7 n = 1000</div>"), run_html);
+  EXPECT_LT(html.find("id=\"plot-rate_vs_duplicates\""), run_html);
+  for (const char* once : {"### Extraction rate against duplicate count", "### Extraction by duplicate count",
+                           "### ROC: membership inference", "## Metrics", "## Tables", "## Performance", "## Config"})
+    EXPECT_EQ(count(md, once), 1u) << once;
+  for (const char* once : {"data-plot-id=\"rate_vs_duplicates\"", "data-plot-id=\"roc\"", "data-plot-id=\"roc_log\"",
+                           "data-plot-id=\"challenge_errors\"", "data-plot-id=\"profile_phases\"",
+                           "id=\"table-extraction_by_duplicates\"", "<table class=\"metrics\">", "<section id=\"tables\">"})
+    EXPECT_EQ(count(html, once), 1u) << once;
+  // The log-log ROC sits beside the linear one, in the same figure.
+  const size_t roc_figure = html.find("id=\"plot-roc\"");
+  EXPECT_LT(roc_figure, html.find("data-plot-id=\"roc_log\""));
+  EXPECT_GT(html.find("</figure>", roc_figure), html.find("data-plot-id=\"roc_log\""));
+  EXPECT_NE(md.find("*roc plot, drawn in report.html on linear and log-log axes;"), std::string::npos);
+
   // Rewriting gives the same bytes: reports depend only on the run directory.
   harness::write_reports(dir);
   EXPECT_EQ(read_file(dir / "report.html"), html);
+}
+
+// The text of report.md's headline section: between "## Headline" and the next section.
+std::string headline_of(const fs::path& dir) {
+  const std::string md = read_file(dir / "report.md");
+  const size_t start = md.find("## Headline\n");
+  if (start == std::string::npos) return "";
+  return md.substr(start, md.find("\n## ", start + 1) - start);
+}
+
+TEST(Report, HeadlineFollowsTheAttack) {
+  TempDir tmp;
+  // (Lists of one element are written json::array({...}): a braced list of one would be its element.)
+  auto run_with = [&](const std::string& name, const std::string& attack, const json& metrics, const json& plots) {
+    const json m = {{"run", {{"name", name}, {"attack", attack}}}, {"metrics", metrics}, {"plots", plots}};
+    const fs::path dir = make_run(tmp.path(), name, m.dump(), "{}");
+    harness::write_reports(dir);
+    return headline_of(dir);
+  };
+  const json line = {{"kind", "line"}, {"series", {{{"name", "s"}, {"points", {{1, 0.1}, {2, 0.2}}}}}}};
+  auto plot = [&](const std::string& id) { json p = line; p["id"] = id; p["title"] = "plot " + id; return p; };
+  auto metric = [](const std::string& name, double v) { return json{{"name", name}, {"value", v}, {"ci_low", v - 0.01}, {"ci_high", v + 0.01}, {"n", 100}}; };
+
+  // Membership: the best AUC over the scores, and the ROC curves.
+  json roc = plot("roc");
+  roc["kind"] = "roc";
+  std::string h = run_with("mia", "membership", {metric("auc_loss", 0.61), metric("tpr_at_1%_fpr_loss", 0.9), metric("auc_zlib", 0.7)},
+                           {plot("other"), roc});
+  EXPECT_NE(h.find("`auc_zlib` = **0.7** (95% CI [0.69, 0.71], n = 100)"), std::string::npos) << h;
+  EXPECT_NE(h.find("### plot roc"), std::string::npos) << h;
+  EXPECT_NE(h.find("linear and log-log axes"), std::string::npos) << h;
+  EXPECT_EQ(h.find("plot other"), std::string::npos) << h;
+
+  // The challenge's official score and its error curve.
+  h = run_with("challenge", "extraction-challenge", {metric("exact_extraction_rate", 0.2), metric("recall_at_100_errors", 0.3)},
+               json::array({plot("challenge_errors")}));
+  EXPECT_NE(h.find("`recall_at_100_errors` = **0.3**"), std::string::npos) << h;
+  EXPECT_NE(h.find("### plot challenge_errors"), std::string::npos) << h;
+
+  // A lab's parts are named "PART/metric"; its headline is extraction against duplicates.
+  h = run_with("lab", "lab",
+               {metric("exposure/mean_exposure", 3), metric("discoverable/exact_extraction_rate", 0.25)},
+               {plot("exposure_by_duplicates"), plot("rate_by_duplicates")});
+  EXPECT_NE(h.find("`discoverable/exact_extraction_rate` = **0.25**"), std::string::npos) << h;
+  EXPECT_NE(h.find("### plot rate_by_duplicates"), std::string::npos) << h;
+  EXPECT_EQ(h.find("exposure"), std::string::npos) << h;
+
+  for (const auto& [attack, name] : std::vector<std::pair<std::string, std::string>>{
+           {"exposure", "mean_exposure"}, {"pythia-memorization", "memorized_fraction"}, {"sample-and-rank", "memorized_sample_rate"}}) {
+    h = run_with(attack, attack, {metric("something_else", 1), metric(name, 0.5)}, json::array());
+    EXPECT_NE(h.find("`" + name + "` = **0.5**"), std::string::npos) << attack << "\n" << h;
+  }
+
+  // A sweep: the swept metric against the value, with its fit; no single metric.
+  json sweep = plot("sweep");
+  sweep["fit"] = {{"kind", "loglinear"}, {"slope", 0.1}, {"intercept", 0.2}, {"r2", 0.9}};
+  h = run_with("sweep", "sweep of attack.prefix_len", json::array({metric("exact_extraction_rate @ attack.prefix_len=1", 0.1)}),
+               json::array({sweep}));
+  EXPECT_NE(h.find("### plot sweep"), std::string::npos) << h;
+  EXPECT_NE(h.find("log-linear fit: y = 0.2 + 0.1\u00b7ln(x)"), std::string::npos) << h;
+  EXPECT_EQ(h.find("**0.1**"), std::string::npos) << h;
+
+  // An attack without a rule: its first metric and first plot.
+  h = run_with("new", "some-new-attack", {metric("first", 0.4), metric("second", 0.6)}, {plot("a"), plot("b")});
+  EXPECT_NE(h.find("`first` = **0.4**"), std::string::npos) << h;
+  EXPECT_NE(h.find("### plot a"), std::string::npos) << h;
+
+  // Nothing to show: no headline section.
+  EXPECT_EQ(run_with("empty", "discoverable", json::array(), json::array()), "");
 }
 
 TEST(Report, RunningRunsAreMarked) {

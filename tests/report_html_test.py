@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """report.html as a browser draws it: headless Chromium renders a run's report and every plot
-must draw data marks, and a screenshot of the page must not be blank.
+(each ROC plot also on log-log axes) must draw data marks, the page must open with the run's
+headline, and a screenshot of the page must not be blank.
 
 The report itself holds no scripts. For the check, a copy of it gets one inline script that,
 after load, counts per <svg> the data elements (class "mark": lines, markers, error bars, bars,
@@ -179,6 +180,12 @@ def ink_counts(path):
     return width * height, ink, coloured
 
 
+def first_section(page):
+    """The id of the first <section> of a report page."""
+    m = re.search(r'<section id="([^"]*)"', page)
+    return m.group(1) if m else None
+
+
 def fail(message):
     print(f"FAIL: {message}", file=sys.stderr)
     sys.exit(1)
@@ -222,7 +229,11 @@ def main():
 
         with open(os.path.join(run_dir, "metrics.json")) as f:
             metrics = json.load(f)
+        if (metrics.get("metrics") or metrics.get("plots")) and first_section(page) != "headline":
+            fail(f"report.html opens with section {first_section(page)!r}, not the headline")
         expected = [p["id"] for p in metrics.get("plots", []) if p.get("id")]
+        # A ROC plot is drawn twice: on linear axes and, beside it, on log-log axes.
+        expected += [p["id"] + "_log" for p in metrics.get("plots", []) if p.get("id") and p.get("kind") == "roc"]
         if metrics.get("profile", {}).get("phases"):
             expected.append("profile_phases")
 

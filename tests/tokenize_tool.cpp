@@ -10,6 +10,10 @@
 //       answer:  {"info": {...}, "encode": [[id] | {"error": msg}], "decode": [hex | {"error": msg}],
 //                 "nfc": [str], "regex_class": "0123...", "encode_files": [[id]]}
 //       (decoded bytes as hex: they may be any bytes)
+//   eidetic_tokenize_tool train OUT [--vocab-size N] [--min-frequency F] [--special TOKEN]... < documents.json
+//       trains a byte-level BPE tokenizer (tok::train_byte_level_bpe) on a JSON array of
+//       documents and writes its tokenizer.json to OUT; --special, once or more, replaces the
+//       default special tokens (in order); unset options keep BpeTrainOptions' defaults.
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -20,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "tokenizers/bpe_trainer.h"
 #include "tokenizers/tokenizer.h"
 #include "tokenizers/unicode.h"
 
@@ -50,8 +55,45 @@ std::string to_hex(const std::string& bytes) {
 
 int usage() {
   std::cerr << "usage: eidetic_tokenize_tool encode-file TOKENIZER FILE [--llama2c-vocab-size N] [--repeat K]\n"
-               "       eidetic_tokenize_tool batch TOKENIZER [--llama2c-vocab-size N] < request.json\n";
+               "       eidetic_tokenize_tool batch TOKENIZER [--llama2c-vocab-size N] < request.json\n"
+               "       eidetic_tokenize_tool train OUT [--vocab-size N] [--min-frequency F] [--special TOKEN]... "
+               "< documents.json\n";
   return 2;
+}
+
+int train(int argc, char** argv) {
+  const std::string out_path = argv[2];
+  eidetic::tok::BpeTrainOptions options;
+  bool specials_given = false;
+  for (int i = 3; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (i + 1 >= argc) return usage();
+    if (a == "--vocab-size") {
+      options.vocab_size = std::atoll(argv[++i]);
+    } else if (a == "--min-frequency") {
+      options.min_frequency = std::atoll(argv[++i]);
+    } else if (a == "--special") {
+      if (!specials_given) options.special_tokens.clear();
+      specials_given = true;
+      options.special_tokens.push_back(argv[++i]);
+    } else {
+      return usage();
+    }
+  }
+  try {
+    const auto documents = nlohmann::json::parse(read_all(std::cin)).get<std::vector<std::string>>();
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::string json = eidetic::tok::train_byte_level_bpe(documents, options);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::ofstream out(out_path, std::ios::binary | std::ios::trunc);
+    out << json;
+    if (!out.flush()) throw eidetic::Error(out_path + ": cannot write");
+    std::cout << nlohmann::json{{"seconds", seconds}, {"documents", documents.size()}}.dump() << "\n";
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
 }
 
 }  // namespace
@@ -59,6 +101,7 @@ int usage() {
 int main(int argc, char** argv) {
   if (argc < 3) return usage();
   const std::string mode = argv[1];
+  if (mode == "train") return train(argc, argv);
   const std::string tokenizer_path = argv[2];
   std::string file;
   int64_t vocab_size = 0;

@@ -1,10 +1,20 @@
 // tests/train_tool.cpp: trains a tiny model of one family for a few steps and saves it as a
 // Hugging Face folder, for tests/trainer_oracle.py, which loads the folder with transformers and
-// compares its logits with the ones this tool computes from the model in memory. With --bench it
-// instead measures training throughput for a given shape and prints it as JSON.
+// compares its logits with the ones this tool computes from the model in memory. With --dump it
+// instead records every optimizer step of a short run, so that the same script can replay the
+// run with torch.optim.AdamW and compare the weights. With --bench it measures training
+// throughput for a given shape and prints it as JSON.
 //
 // Usage:
 //   eidetic_train_tool --family gpt_neox|llama|gpt2|gpt_neo --out DIR --check FILE [--steps N]
+//   eidetic_train_tool --family F --dump DIR [--steps N --warmup W --lr LR --min-lr-ratio R
+//                      --weight-decay WD --grad-clip C --beta1 B1 --beta2 B2 --eps E
+//                      --batch B --seq-len T]
+//       DIR/init: the freshly initialized model (save_hf_model); DIR/batch.safetensors: "tokens",
+//       the whole stream as [B, T + 1] (exactly B chunks, so every step trains on all of them, in
+//       an order the mean loss does not depend on but for rounding); DIR/step_K.safetensors: the weights under
+//       Hugging Face names after optimizer step K (1-based). Prints {"lr": [...], "loss": [...]}
+//       with the learning rate and loss of each step as train_model reports them.
 //   eidetic_train_tool --bench [--vocab V --hidden H --layers L --heads A --seq-len T --batch B
 //                               --steps N --device cpu|cuda]
 #include <ATen/ATen.h>
@@ -12,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <string>
@@ -139,6 +150,42 @@ int run(int argc, char** argv) {
                         {"steps", o.steps},                  {"seconds", r.seconds},   {"tokens_per_s", r.tokens_per_s},
                         {"final_loss", r.final_loss},        {"threads", at::get_num_threads()}};
     std::cout << j.dump() << "\n";
+    return 0;
+  }
+
+  if (args.count("dump")) {
+    const std::string family = get("family", "");
+    if (family.empty()) throw eidetic::Error("--dump needs --family");
+    const std::filesystem::path dir = get("dump", "");
+    const ModelConfig c = tiny_config(family);
+    models::TrainOptions o;
+    o.steps = std::stoll(get("steps", "6"));
+    o.warmup_steps = std::stoll(get("warmup", "2"));
+    o.lr = std::stod(get("lr", "1e-2"));
+    o.min_lr_ratio = std::stod(get("min-lr-ratio", "0.1"));
+    o.weight_decay = std::stod(get("weight-decay", "0.1"));
+    o.grad_clip = std::stod(get("grad-clip", "1.0"));
+    o.beta1 = std::stod(get("beta1", "0.9"));
+    o.beta2 = std::stod(get("beta2", "0.95"));
+    o.eps = std::stod(get("eps", "1e-8"));
+    o.batch_size = std::stoll(get("batch", "8"));
+    o.seq_len = std::stoll(get("seq-len", "32"));
+    o.seed = 5;
+    o.log_every = 1;
+    models::Model model = models::new_training_model(c, o);
+    models::save_hf_model(model, dir / "init");
+    const auto stream = random_stream(o.batch_size * (o.seq_len + 1), c.vocab_size, 13);
+    models::write_safetensors(dir / "batch.safetensors",
+                              {{"tokens", at::tensor(stream, at::kLong).view({o.batch_size, o.seq_len + 1})}});
+    nlohmann::json lrs = nlohmann::json::array(), losses = nlohmann::json::array();
+    models::train_model(model, stream, o, [&](const models::TrainProgress& p) {
+      lrs.push_back(p.lr);
+      losses.push_back(p.loss);
+      std::map<std::string, at::Tensor> weights;
+      for (const auto& [name, t] : model.hf_state_dict()) weights[name] = t.detach().clone();
+      models::write_safetensors(dir / ("step_" + std::to_string(p.step) + ".safetensors"), weights);
+    });
+    std::cout << nlohmann::json{{"family", family}, {"lr", lrs}, {"loss", losses}}.dump() << "\n";
     return 0;
   }
 
