@@ -185,12 +185,13 @@ class Discoverable : public Attack {
 
 }  // namespace
 
+// What `eidetic config attacks` and the reports say of the attack.
+constexpr const char* kDiscoverableSummary =
+    "k-extractability: greedy (or beam) continuation of training-data prefixes, exact and approximate "
+    "match (Carlini et al. 2022)";
+
 AttackInfo discoverable_info() {
-  return make_attack_info<Discoverable>(
-      "discoverable",
-      "k-extractability: greedy (or beam) continuation of training-data prefixes, exact and approximate match "
-      "(Carlini et al. 2022)",
-      discoverable_params());
+  return make_attack_info<Discoverable>("discoverable", kDiscoverableSummary, discoverable_params());
 }
 
 }  // namespace eidetic::attacks

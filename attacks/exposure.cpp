@@ -198,10 +198,12 @@ class Exposure : public Attack {
 
 }  // namespace
 
+// What `eidetic config attacks` and the reports say of the attack.
+constexpr const char* kExposureSummary =
+    "Secret Sharer exposure of planted canaries: log2|R| - log2(rank of the secret) (Carlini et al. 2019)";
+
 AttackInfo exposure_info() {
-  return make_attack_info<Exposure>(
-      "exposure", "Secret Sharer exposure of planted canaries: log2|R| - log2(rank of the secret) (Carlini et al. 2019)",
-      exposure_params());
+  return make_attack_info<Exposure>("exposure", kExposureSummary, exposure_params());
 }
 
 }  // namespace eidetic::attacks

@@ -197,12 +197,13 @@ class ExtractionChallenge : public Attack {
 
 }  // namespace
 
+// What `eidetic config attacks` and the reports say of the attack.
+constexpr const char* kExtractionChallengeSummary =
+    "the Training Data Extraction Challenge: greedy + top-k trials per prefix, ranked by loss, submission"
+    " CSV and the official recall at 100 errors";
+
 AttackInfo extraction_challenge_info() {
-  return make_attack_info<ExtractionChallenge>(
-      "extraction-challenge",
-      "the Training Data Extraction Challenge: greedy + top-k trials per prefix, ranked by loss, submission CSV "
-      "and the official recall at 100 errors",
-      challenge_params());
+  return make_attack_info<ExtractionChallenge>("extraction-challenge", kExtractionChallengeSummary, challenge_params());
 }
 
 }  // namespace eidetic::attacks

@@ -216,12 +216,13 @@ class Membership : public Attack {
 
 }  // namespace
 
+// What `eidetic config attacks` and the reports say of the attack.
+constexpr const char* kMembershipSummary =
+    "membership inference: LOSS, reference ratio, zlib, lowercase, min-k% and min-k%++ scores; ROC AUC, "
+    "TPR at low FPR (Carlini et al. 2022; Shi et al. 2024; Zhang et al. 2024)";
+
 AttackInfo membership_info() {
-  return make_attack_info<Membership>(
-      "membership",
-      "membership inference: LOSS, reference ratio, zlib, lowercase, min-k% and min-k%++ scores; ROC AUC, TPR at low "
-      "FPR (Carlini et al. 2022; Shi et al. 2024; Zhang et al. 2024)",
-      membership_params());
+  return make_attack_info<Membership>("membership", kMembershipSummary, membership_params());
 }
 
 }  // namespace eidetic::attacks

@@ -133,12 +133,13 @@ class PythiaMemorization : public Attack {
 
 }  // namespace
 
+// What `eidetic config attacks` and the reports say of the attack.
+constexpr const char* kPythiaMemorizationSummary =
+    "memorization score over rows of a Megatron dataset: 32-token prompt, greedy to 64, fraction of "
+    "tokens 32..63 reproduced (Biderman et al. 2023)";
+
 AttackInfo pythia_memorization_info() {
-  return make_attack_info<PythiaMemorization>(
-      "pythia-memorization",
-      "memorization score over rows of a Megatron dataset: 32-token prompt, greedy to 64, fraction of tokens "
-      "32..63 reproduced (Biderman et al. 2023)",
-      pythia_params());
+  return make_attack_info<PythiaMemorization>("pythia-memorization", kPythiaMemorizationSummary, pythia_params());
 }
 
 }  // namespace eidetic::attacks

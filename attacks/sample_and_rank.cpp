@@ -260,12 +260,13 @@ class SampleAndRank : public Attack {
 
 }  // namespace
 
+// What `eidetic config attacks` and the reports say of the attack.
+constexpr const char* kSampleAndRankSummary =
+    "untargeted extraction: sample, rank by perplexity / reference / zlib / lowercase / window signals, "
+    "check the top against the training corpus (Carlini et al. 2021)";
+
 AttackInfo sample_and_rank_info() {
-  return make_attack_info<SampleAndRank>(
-      "sample-and-rank",
-      "untargeted extraction: sample, rank by perplexity / reference / zlib / lowercase / window signals, check the top "
-      "against the training corpus (Carlini et al. 2021)",
-      sample_and_rank_params());
+  return make_attack_info<SampleAndRank>("sample-and-rank", kSampleAndRankSummary, sample_and_rank_params());
 }
 
 }  // namespace eidetic::attacks

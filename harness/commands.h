@@ -24,6 +24,9 @@ Action add_bench_command(CLI::App& app);
 Action add_run_command(CLI::App& app);
 Action add_quickstart_command(CLI::App& app);
 Action add_config_command(CLI::App& app);
+// Every attack's parameters as Markdown tables, from their ParamTables (`eidetic config
+// attacks`; README.md's "Attack parameters" section is this text, and a test keeps it so).
+std::string attack_parameters_markdown();
 Action add_report_command(CLI::App& app);
 Action add_challenge_command(CLI::App& app);
 Action add_corpus_command(CLI::App& app);

@@ -4,6 +4,7 @@
 // cannot be drawn here, so a plot is written as its data: each series as a list of points
 // (the first 20), with the axes and the fit above it.
 #include <algorithm>
+#include <cctype>
 #include <string>
 #include <vector>
 

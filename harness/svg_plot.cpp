@@ -14,9 +14,7 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <vector>
 
-#include "common/error.h"
 #include "harness/svg_axes.h"
 #include "harness/svg_draw.h"
 #include "harness/svg_fit.h"

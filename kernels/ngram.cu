@@ -68,22 +68,9 @@ __global__ void hashset_contains_kernel(const uint64_t* __restrict__ table,  // 
                                         const uint64_t* __restrict__ keys,  // (count)
                                         int64_t count,
                                         bool* __restrict__ found) {  // (count)
-  const uint64_t mask = static_cast<uint64_t>(capacity - 1);
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const uint64_t key = hashset_key(keys[i]);
-    uint64_t slot = hashset_home(key, capacity);
-    bool hit = false;
-    for (int64_t probe = 0; probe < capacity; ++probe, slot = (slot + 1) & mask) {
-      const uint64_t stored = table[slot];
-      if (stored == key) {
-        hit = true;
-        break;
-      }
-      if (stored == 0) break;
-    }
-    found[i] = hit;
-  }
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    found[i] = hashset_probe(table, capacity, hashset_key(keys[i]));
 }
 
 }  // namespace

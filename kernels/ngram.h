@@ -80,6 +80,19 @@ EIDETIC_HD uint64_t hashset_home(uint64_t key, int64_t capacity) {
   return (key ^ (key >> 32)) & static_cast<uint64_t>(capacity - 1);
 }
 
+// Whether `key` (already through hashset_key) is in the open-addressing table: linear probing
+// from its home slot until the key or an empty slot (0). Host and device share it.
+EIDETIC_HD bool hashset_probe(const uint64_t* table, int64_t capacity, uint64_t key) {
+  const uint64_t mask = static_cast<uint64_t>(capacity - 1);
+  uint64_t slot = hashset_home(key, capacity);
+  for (int64_t probe = 0; probe < capacity; ++probe, slot = (slot + 1) & mask) {
+    const uint64_t stored = table[slot];
+    if (stored == key) return true;
+    if (stored == 0) return false;
+  }
+  return false;
+}
+
 // CPU twins: the same functions, computed simply.
 // Hashes of every window: out[i] = hash of tokens[i .. i+n-1], for i in [0, L-n+1). Nothing
 // is written when L < n. n >= 1.

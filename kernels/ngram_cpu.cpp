@@ -36,22 +36,10 @@ void hashset_insert_cpu(uint64_t* table, int64_t capacity, const uint64_t* keys,
 
 void hashset_contains_cpu(const uint64_t* table, int64_t capacity, const uint64_t* keys,
                           int64_t count, bool* found) {
-  const uint64_t mask = static_cast<uint64_t>(capacity - 1);
   constexpr int64_t kAhead = 16;
   for (int64_t i = 0; i < count; ++i) {
     if (i + kAhead < count) __builtin_prefetch(table + hashset_home(hashset_key(keys[i + kAhead]), capacity));
-    const uint64_t key = hashset_key(keys[i]);
-    uint64_t slot = hashset_home(key, capacity);
-    bool hit = false;
-    for (int64_t probe = 0; probe < capacity; ++probe, slot = (slot + 1) & mask) {
-      const uint64_t stored = table[slot];
-      if (stored == key) {
-        hit = true;
-        break;
-      }
-      if (stored == 0) break;
-    }
-    found[i] = hit;
+    found[i] = hashset_probe(table, capacity, hashset_key(keys[i]));
   }
 }
 

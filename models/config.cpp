@@ -1,4 +1,6 @@
-// models/config.cpp: Hugging Face config.json to ModelConfig, per family, and back.
+// models/config.cpp: Hugging Face config.json to ModelConfig, per family, and back. Each family
+// is one entry of family_configs: its keys, defaults and own switches, read and written from
+// the same entry.
 #include "models/config.h"
 
 #include <fstream>
@@ -93,46 +95,21 @@ void parse_rope(const Reader& r, ModelConfig& c, double default_fraction,
   c.rotary_dim = static_cast<int64_t>(static_cast<double>(c.head_dim) * fraction);
 }
 
-ModelConfig parse_gpt2(const Reader& r) {
-  ModelConfig c;
-  c.family = Family::gpt2;
-  c.vocab_size = r.integer("vocab_size");
-  c.hidden_size = r.integer("n_embd");
-  c.num_layers = r.integer("n_layer");
-  c.num_heads = r.integer("n_head");
-  c.num_kv_heads = c.num_heads;
-  c.head_dim = c.num_heads > 0 ? c.hidden_size / c.num_heads : 0;
-  c.intermediate_size = r.integer("n_inner", 4 * c.hidden_size);
-  c.max_positions = r.integer("n_positions");
-  c.norm = Norm::layer_norm;
-  c.norm_eps = r.number("layer_norm_epsilon", 1e-5);
-  c.activation = parse_activation(r, "activation_function", r.string("activation_function", "gelu_new"));
+// The switches only GPT-2 has.
+void parse_gpt2(const Reader& r, ModelConfig& c) {
   c.positions = PositionKind::learned;
   c.scale_attention = r.boolean("scale_attn_weights", true);
   if (r.boolean("scale_attn_by_inverse_layer_idx", false))
     r.fail("scale_attn_by_inverse_layer_idx", "is true, which is not supported");
-  c.tied_embeddings = r.boolean("tie_word_embeddings", true);
-  return c;
 }
+void write_gpt2(const ModelConfig&, json&) {}
 
-ModelConfig parse_gpt_neo(const Reader& r) {
-  ModelConfig c;
-  c.family = Family::gpt_neo;
-  c.vocab_size = r.integer("vocab_size");
-  c.hidden_size = r.integer("hidden_size");
-  c.num_layers = r.integer("num_layers");
-  c.num_heads = r.integer("num_heads");
-  c.num_kv_heads = c.num_heads;
-  c.head_dim = c.num_heads > 0 ? c.hidden_size / c.num_heads : 0;
-  c.intermediate_size = r.integer("intermediate_size", 4 * c.hidden_size);
-  c.max_positions = r.integer("max_position_embeddings");
-  c.norm_eps = r.number("layer_norm_epsilon", 1e-5);
-  c.activation = parse_activation(r, "activation_function", r.string("activation_function", "gelu_new"));
+// GPT-Neo: unscaled float32 attention without q/k/v biases, and local layers.
+void parse_gpt_neo(const Reader& r, ModelConfig& c) {
   c.qkv_bias = false;
   c.scale_attention = false;
   c.attention_in_fp32 = true;
   c.window_size = r.integer("window_size", 256);
-  c.tied_embeddings = r.boolean("tie_word_embeddings", true);
   // attention_types: [[["global", "local"], 12]] expands to 24 layers alternating.
   if (!r.has("attention_types")) r.fail("attention_types", "is missing");
   for (const json& group : r.raw("attention_types")) {
@@ -148,64 +125,128 @@ ModelConfig parse_gpt_neo(const Reader& r) {
   if (static_cast<int64_t>(c.local_layers.size()) != c.num_layers)
     r.fail("attention_types", "describes " + std::to_string(c.local_layers.size()) +
                                   " layers but num_layers is " + std::to_string(c.num_layers));
-  return c;
+}
+void write_gpt_neo(const ModelConfig& c, json& j) {
+  j["window_size"] = c.window_size;
+  json types = json::array();
+  for (bool local : c.local_layers) types.push_back({{local ? "local" : "global"}, 1});
+  j["attention_types"] = types;
 }
 
-ModelConfig parse_gpt_neox(const Reader& r) {
-  ModelConfig c;
-  c.family = Family::gpt_neox;
-  c.vocab_size = r.integer("vocab_size");
-  c.hidden_size = r.integer("hidden_size");
-  c.num_layers = r.integer("num_hidden_layers");
-  c.num_heads = r.integer("num_attention_heads");
-  c.num_kv_heads = c.num_heads;
-  c.head_dim = c.num_heads > 0 ? c.hidden_size / c.num_heads : 0;
-  c.intermediate_size = r.integer("intermediate_size");
-  c.max_positions = r.integer("max_position_embeddings");
-  c.norm_eps = r.number("layer_norm_eps", 1e-5);
-  c.activation = parse_activation(r, "hidden_act", r.string("hidden_act", "gelu"));
-  const bool bias = r.boolean("attention_bias", true);
-  c.qkv_bias = c.out_bias = bias;
+// GPT-NeoX: partial rotary embeddings, the parallel residual, switchable attention biases.
+void parse_gpt_neox(const Reader& r, ModelConfig& c) {
+  c.qkv_bias = c.out_bias = r.boolean("attention_bias", true);
   parse_rope(r, c, 0.25, "rotary_pct", "rotary_emb_base");
   c.parallel_residual = r.boolean("use_parallel_residual", true);
-  c.tied_embeddings = r.boolean("tie_word_embeddings", false);
+}
+void write_gpt_neox(const ModelConfig& c, json& j) {
+  const double fraction = static_cast<double>(c.rotary_dim) / static_cast<double>(c.head_dim);
+  j["attention_bias"] = c.qkv_bias;
+  j["use_parallel_residual"] = c.parallel_residual;
+  j["rotary_pct"] = fraction;
+  j["rotary_emb_base"] = c.rope_theta;
+  j["rope_parameters"] = {{"rope_type", "default"}, {"rope_theta", c.rope_theta}, {"partial_rotary_factor", fraction}};
+}
+
+// Llama: grouped-query attention, a free head_dim, RMSNorm, the gated MLP, optional biases.
+void parse_llama(const Reader& r, ModelConfig& c) {
+  c.num_kv_heads = r.integer("num_key_value_heads", c.num_heads);
+  c.head_dim = r.integer("head_dim", c.head_dim);
+  c.norm = Norm::rms_norm;
+  c.gated_mlp = true;
+  c.qkv_bias = c.out_bias = r.boolean("attention_bias", false);
+  c.mlp_bias = r.boolean("mlp_bias", false);
+  parse_rope(r, c, 1.0, "partial_rotary_factor", "rope_theta");
+  if (r.integer("pretraining_tp", 1) != 1) r.fail("pretraining_tp", "must be 1");
+}
+void write_llama(const ModelConfig& c, json& j) {
+  j["num_key_value_heads"] = c.num_kv_heads;
+  j["head_dim"] = c.head_dim;
+  j["attention_bias"] = c.qkv_bias;
+  j["mlp_bias"] = c.mlp_bias;
+  j["rope_theta"] = c.rope_theta;
+  j["rope_parameters"] = {{"rope_type", "default"}, {"rope_theta", c.rope_theta}};
+}
+
+// One family's config.json: the keys it names the common sizes by (read by the parser and
+// written by to_hf_config_json alike), their defaults where the family has one, and the
+// family's own switches, read and written by its two functions.
+struct FamilyConfig {
+  Family family;
+  const char* model_type;
+  const char* architecture;  // the class transformers builds for a saved folder
+  const char* hidden_key;
+  const char* layers_key;
+  const char* heads_key;
+  const char* intermediate_key;
+  const char* positions_key;
+  const char* norm_eps_key;
+  const char* activation_key;
+  int64_t intermediate_per_hidden;  // intermediate size's default, in hidden sizes; 0: required
+  int64_t default_positions;        // 0: required
+  double default_norm_eps;
+  const char* default_activation;
+  bool default_tied;
+  void (*parse)(const Reader&, ModelConfig&);  // after the common sizes
+  void (*write)(const ModelConfig&, json&);
+};
+
+const FamilyConfig family_configs[] = {
+    {Family::gpt2, "gpt2", "GPT2LMHeadModel", "n_embd", "n_layer", "n_head", "n_inner", "n_positions",
+     "layer_norm_epsilon", "activation_function", 4, 0, 1e-5, "gelu_new", true, parse_gpt2, write_gpt2},
+    {Family::gpt_neo, "gpt_neo", "GPTNeoForCausalLM", "hidden_size", "num_layers", "num_heads", "intermediate_size",
+     "max_position_embeddings", "layer_norm_epsilon", "activation_function", 4, 0, 1e-5, "gelu_new", true,
+     parse_gpt_neo, write_gpt_neo},
+    {Family::gpt_neox, "gpt_neox", "GPTNeoXForCausalLM", "hidden_size", "num_hidden_layers", "num_attention_heads",
+     "intermediate_size", "max_position_embeddings", "layer_norm_eps", "hidden_act", 0, 0, 1e-5, "gelu", false,
+     parse_gpt_neox, write_gpt_neox},
+    {Family::llama, "llama", "LlamaForCausalLM", "hidden_size", "num_hidden_layers", "num_attention_heads",
+     "intermediate_size", "max_position_embeddings", "rms_norm_eps", "hidden_act", 0, 2048, 1e-6, "silu", false,
+     parse_llama, write_llama},
+};
+
+const FamilyConfig* find_family(Family family) {
+  for (const FamilyConfig& f : family_configs)
+    if (f.family == family) return &f;
+  return nullptr;
+}
+
+ModelConfig parse_family(const Reader& r, const FamilyConfig& f) {
+  ModelConfig c;
+  c.family = f.family;
+  c.vocab_size = r.integer("vocab_size");
+  c.hidden_size = r.integer(f.hidden_key);
+  c.num_layers = r.integer(f.layers_key);
+  c.num_heads = r.integer(f.heads_key);
+  c.num_kv_heads = c.num_heads;
+  c.head_dim = c.num_heads > 0 ? c.hidden_size / c.num_heads : 0;
+  c.intermediate_size = f.intermediate_per_hidden > 0
+                            ? r.integer(f.intermediate_key, f.intermediate_per_hidden * c.hidden_size)
+                            : r.integer(f.intermediate_key);
+  c.max_positions = f.default_positions > 0 ? r.integer(f.positions_key, f.default_positions)
+                                            : r.integer(f.positions_key);
+  c.norm_eps = r.number(f.norm_eps_key, f.default_norm_eps);
+  c.activation = parse_activation(r, f.activation_key, r.string(f.activation_key, f.default_activation));
+  c.tied_embeddings = r.boolean("tie_word_embeddings", f.default_tied);
+  f.parse(r, c);
   return c;
 }
 
-ModelConfig parse_llama(const Reader& r) {
-  ModelConfig c;
-  c.family = Family::llama;
-  c.vocab_size = r.integer("vocab_size");
-  c.hidden_size = r.integer("hidden_size");
-  c.num_layers = r.integer("num_hidden_layers");
-  c.num_heads = r.integer("num_attention_heads");
-  c.num_kv_heads = r.integer("num_key_value_heads", c.num_heads);
-  c.head_dim = r.integer("head_dim", c.num_heads > 0 ? c.hidden_size / c.num_heads : 0);
-  c.intermediate_size = r.integer("intermediate_size");
-  c.max_positions = r.integer("max_position_embeddings", 2048);
-  c.norm = Norm::rms_norm;
-  c.norm_eps = r.number("rms_norm_eps", 1e-6);
-  c.activation = parse_activation(r, "hidden_act", r.string("hidden_act", "silu"));
-  c.gated_mlp = true;
-  const bool bias = r.boolean("attention_bias", false);
-  c.qkv_bias = c.out_bias = bias;
-  c.mlp_bias = r.boolean("mlp_bias", false);
-  parse_rope(r, c, 1.0, "partial_rotary_factor", "rope_theta");
-  c.tied_embeddings = r.boolean("tie_word_embeddings", false);
-  if (r.integer("pretraining_tp", 1) != 1) r.fail("pretraining_tp", "must be 1");
-  return c;
+const char* activation_name(Activation a) {
+  switch (a) {
+    case Activation::gelu_exact: return "gelu";
+    case Activation::gelu_tanh: return "gelu_new";
+    case Activation::silu: return "silu";
+    case Activation::relu: return "relu";
+  }
+  return "gelu";
 }
 
 }  // namespace
 
 const char* family_name(Family family) {
-  switch (family) {
-    case Family::gpt2: return "gpt2";
-    case Family::gpt_neo: return "gpt_neo";
-    case Family::gpt_neox: return "gpt_neox";
-    case Family::llama: return "llama";
-  }
-  return "unknown";
+  const FamilyConfig* f = find_family(family);
+  return f ? f->model_type : "unknown";
 }
 
 int64_t ModelConfig::parameter_count() const {
@@ -261,22 +302,17 @@ ModelConfig parse_hf_config(const std::filesystem::path& config_json) {
   if (!j.is_object()) throw Error(file + ": expected a JSON object");
   const Reader r(j, file);
   const std::string type = r.string("model_type", "");
+  if (type.empty()) r.fail("model_type", "is missing");
+  const FamilyConfig* family = nullptr;
+  std::string supported;
+  for (const FamilyConfig& f : family_configs) {
+    if (f.model_type == type) family = &f;
+    supported += (supported.empty() ? "" : ", ") + std::string(f.model_type);
+  }
+  if (!family) r.fail("model_type", "names unknown model type '" + type + "' (supported: " + supported + ")");
   ModelConfig c;
   try {
-    if (type == "gpt2") {
-      c = parse_gpt2(r);
-    } else if (type == "gpt_neo") {
-      c = parse_gpt_neo(r);
-    } else if (type == "gpt_neox") {
-      c = parse_gpt_neox(r);
-    } else if (type == "llama") {
-      c = parse_llama(r);
-    } else if (type.empty()) {
-      r.fail("model_type", "is missing");
-    } else {
-      r.fail("model_type", "names unknown model type '" + type +
-                               "' (supported: gpt2, gpt_neo, gpt_neox, llama)");
-    }
+    c = parse_family(r, *family);
   } catch (const json::exception& e) {
     throw Error(file + ": malformed value (" + e.what() + ")");
   }
@@ -287,76 +323,23 @@ ModelConfig parse_hf_config(const std::filesystem::path& config_json) {
 }
 
 std::string to_hf_config_json(const ModelConfig& c) {
+  const FamilyConfig* f = find_family(c.family);
+  if (!f) throw Error("no config.json form for family " + std::to_string(static_cast<int>(c.family)));
   json j;
   j["vocab_size"] = c.vocab_size;
   if (c.bos_token_id) j["bos_token_id"] = *c.bos_token_id;
   if (c.eos_token_id) j["eos_token_id"] = *c.eos_token_id;
   j["tie_word_embeddings"] = c.tied_embeddings;
-  switch (c.family) {
-    case Family::gpt_neox:
-      j["model_type"] = "gpt_neox";
-      j["architectures"] = {"GPTNeoXForCausalLM"};
-      j["hidden_size"] = c.hidden_size;
-      j["num_hidden_layers"] = c.num_layers;
-      j["num_attention_heads"] = c.num_heads;
-      j["intermediate_size"] = c.intermediate_size;
-      j["max_position_embeddings"] = c.max_positions;
-      j["layer_norm_eps"] = c.norm_eps;
-      j["hidden_act"] = c.activation == Activation::gelu_exact ? "gelu" : "gelu_new";
-      j["attention_bias"] = c.qkv_bias;
-      j["use_parallel_residual"] = c.parallel_residual;
-      j["rotary_pct"] = static_cast<double>(c.rotary_dim) / static_cast<double>(c.head_dim);
-      j["rotary_emb_base"] = c.rope_theta;
-      j["rope_parameters"] = {{"rope_type", "default"},
-                              {"rope_theta", c.rope_theta},
-                              {"partial_rotary_factor",
-                               static_cast<double>(c.rotary_dim) / static_cast<double>(c.head_dim)}};
-      break;
-    case Family::llama:
-      j["model_type"] = "llama";
-      j["architectures"] = {"LlamaForCausalLM"};
-      j["hidden_size"] = c.hidden_size;
-      j["num_hidden_layers"] = c.num_layers;
-      j["num_attention_heads"] = c.num_heads;
-      j["num_key_value_heads"] = c.num_kv_heads;
-      j["head_dim"] = c.head_dim;
-      j["intermediate_size"] = c.intermediate_size;
-      j["max_position_embeddings"] = c.max_positions;
-      j["rms_norm_eps"] = c.norm_eps;
-      j["hidden_act"] = "silu";
-      j["attention_bias"] = c.qkv_bias;
-      j["mlp_bias"] = c.mlp_bias;
-      j["rope_theta"] = c.rope_theta;
-      j["rope_parameters"] = {{"rope_type", "default"}, {"rope_theta", c.rope_theta}};
-      break;
-    case Family::gpt2:
-      j["model_type"] = "gpt2";
-      j["architectures"] = {"GPT2LMHeadModel"};
-      j["n_embd"] = c.hidden_size;
-      j["n_layer"] = c.num_layers;
-      j["n_head"] = c.num_heads;
-      j["n_inner"] = c.intermediate_size;
-      j["n_positions"] = c.max_positions;
-      j["layer_norm_epsilon"] = c.norm_eps;
-      j["activation_function"] = c.activation == Activation::gelu_exact ? "gelu" : "gelu_new";
-      break;
-    case Family::gpt_neo: {
-      j["model_type"] = "gpt_neo";
-      j["architectures"] = {"GPTNeoForCausalLM"};
-      j["hidden_size"] = c.hidden_size;
-      j["num_layers"] = c.num_layers;
-      j["num_heads"] = c.num_heads;
-      j["intermediate_size"] = c.intermediate_size;
-      j["max_position_embeddings"] = c.max_positions;
-      j["layer_norm_epsilon"] = c.norm_eps;
-      j["window_size"] = c.window_size;
-      j["activation_function"] = c.activation == Activation::gelu_exact ? "gelu" : "gelu_new";
-      json types = json::array();
-      for (bool local : c.local_layers) types.push_back({{local ? "local" : "global"}, 1});
-      j["attention_types"] = types;
-      break;
-    }
-  }
+  j["model_type"] = f->model_type;
+  j["architectures"] = {f->architecture};
+  j[f->hidden_key] = c.hidden_size;
+  j[f->layers_key] = c.num_layers;
+  j[f->heads_key] = c.num_heads;
+  j[f->intermediate_key] = c.intermediate_size;
+  j[f->positions_key] = c.max_positions;
+  j[f->norm_eps_key] = c.norm_eps;
+  j[f->activation_key] = activation_name(c.activation);
+  f->write(c, j);
   return j.dump(2) + "\n";
 }
 

@@ -36,16 +36,21 @@ done
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
   missing+=(python3-venv python3-pip)
 fi
-if ((${#missing[@]})); then
-  say "installing Debian packages: ${missing[*]}"
-  SUDO=""
+# apt_install PACKAGE...: Debian packages, as root or through sudo.
+apt_install() {
+  local sudo=""
   if [[ $(id -u) -ne 0 ]]; then
-    command -v sudo >/dev/null || { say "need root (or sudo) to install: ${missing[*]}"; exit 1; }
-    SUDO="sudo"
+    command -v sudo >/dev/null || { say "need root (or sudo) to install: $*"; exit 1; }
+    sudo="sudo"
   fi
   export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+if ((${#missing[@]})); then
+  say "installing Debian packages: ${missing[*]}"
+  apt_install "${missing[@]}"
 else
   say "Debian packages present"
 fi
@@ -73,14 +78,7 @@ if ((WITH_TEST)); then
   # Headless Chromium renders report.html in tests/report_html_test.py.
   if ! command -v chromium >/dev/null; then
     say "installing chromium (for the report rendering test)"
-    SUDO=""
-    if [[ $(id -u) -ne 0 ]]; then
-      command -v sudo >/dev/null || { say "need root (or sudo) to install: chromium"; exit 1; }
-      SUDO="sudo"
-    fi
-    export DEBIAN_FRONTEND=noninteractive
-    $SUDO apt-get update -qq
-    $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
+    apt_install chromium
   fi
   install_requirements "$ROOT/scripts/requirements-test.txt"
 fi

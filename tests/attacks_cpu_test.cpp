@@ -16,7 +16,9 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <random>
+#include <sstream>
 
+#include "common/error.h"
 #include "corpus/npy.h"
 #include "harness/run.h"
 #include "metrics/text_metrics.h"
@@ -154,11 +156,17 @@ class AttacksTest : public ::testing::Test {
   // (with `reference`, a folder beside it, as model.reference) and returns metrics.json.
   static json run(const std::string& name, const std::string& attack_yaml, const std::string& model = "model",
                   const std::string& reference = "") {
+    return run_config(name, "attack:\n" + attack_yaml, model, reference);
+  }
+
+  // Runs a config whose attack part is `attacks_yaml` (an `attack:` or `attacks:` section).
+  static json run_config(const std::string& name, const std::string& attacks_yaml, const std::string& model = "model",
+                         const std::string& reference = "") {
     const fs::path cfg = root_ / (name + ".yaml");
     std::ofstream(cfg) << "seed: 11\nmodel:\n  path: " << (root_ / model).string() << "\n  device: cpu\n"
                        << (reference.empty() ? "" : "  reference: " + (root_ / reference).string() + "\n")
-                       << "engine:\n  batch_size: 8\nprofile:\n  measure_ceilings: false\nattack:\n"
-                       << attack_yaml;
+                       << "engine:\n  batch_size: 8\nprofile:\n  measure_ceilings: false\n"
+                       << attacks_yaml;
     harness::RunOptions o;
     o.config = cfg;
     o.out = root_ / ("run-" + name);
@@ -167,6 +175,33 @@ class AttacksTest : public ::testing::Test {
     const fs::path dir = harness::execute_run(o, err);
     std::ifstream in(dir / "metrics.json");
     return json::parse(in);
+  }
+
+  // A Megatron dataset written by hand: int32 tokens, one document per row.
+  static void write_megatron(const fs::path& prefix, const std::vector<std::vector<int32_t>>& rows) {
+    std::ofstream bin(prefix.string() + ".bin", std::ios::binary);
+    for (const auto& r : rows) bin.write(reinterpret_cast<const char*>(r.data()), static_cast<std::streamsize>(r.size() * 4));
+    std::ofstream idx(prefix.string() + ".idx", std::ios::binary);
+    idx.write("MMIDIDX\x00\x00", 9);
+    const uint64_t version = 1, len = rows.size(), docs = rows.size() + 1;
+    const uint8_t code = 4;  // int32
+    idx.write(reinterpret_cast<const char*>(&version), 8);
+    idx.write(reinterpret_cast<const char*>(&code), 1);
+    idx.write(reinterpret_cast<const char*>(&len), 8);
+    idx.write(reinterpret_cast<const char*>(&docs), 8);
+    for (const auto& r : rows) {
+      const int32_t n = static_cast<int32_t>(r.size());
+      idx.write(reinterpret_cast<const char*>(&n), 4);
+    }
+    int64_t ptr = 0;
+    for (const auto& r : rows) {
+      idx.write(reinterpret_cast<const char*>(&ptr), 8);
+      ptr += static_cast<int64_t>(r.size() * 4);
+    }
+    for (uint64_t i = 0; i < docs; ++i) {
+      const int64_t d = static_cast<int64_t>(i);
+      idx.write(reinterpret_cast<const char*>(&d), 8);
+    }
   }
 
   // The records of run `name`, by id.
@@ -254,30 +289,7 @@ TEST_F(AttacksTest, PythiaMemorizationScoresPositionsOfMegatronRows) {
     }
     rows.emplace_back(s.begin(), s.end());
   }
-  {
-    std::ofstream bin(prefix.string() + ".bin", std::ios::binary);
-    for (const auto& r : rows) bin.write(reinterpret_cast<const char*>(r.data()), static_cast<std::streamsize>(r.size() * 4));
-    std::ofstream idx(prefix.string() + ".idx", std::ios::binary);
-    idx.write("MMIDIDX\x00\x00", 9);
-    const uint64_t version = 1, len = rows.size(), docs = rows.size() + 1;
-    const uint8_t code = 4;  // int32
-    idx.write(reinterpret_cast<const char*>(&version), 8);
-    idx.write(reinterpret_cast<const char*>(&code), 1);
-    idx.write(reinterpret_cast<const char*>(&len), 8);
-    idx.write(reinterpret_cast<const char*>(&docs), 8);
-    for (const auto& r : rows) {
-      const int32_t n = static_cast<int32_t>(r.size());
-      idx.write(reinterpret_cast<const char*>(&n), 4);
-    }
-    for (size_t i = 0; i < rows.size(); ++i) {
-      const int64_t ptr = static_cast<int64_t>(i * 64 * 4);
-      idx.write(reinterpret_cast<const char*>(&ptr), 8);
-    }
-    for (uint64_t i = 0; i < docs; ++i) {
-      const int64_t d = static_cast<int64_t>(i);
-      idx.write(reinterpret_cast<const char*>(&d), 8);
-    }
-  }
+  write_megatron(prefix, rows);
   const json m = run("pythia", "  name: pythia-memorization\n  dataset: " + prefix.string() + "\n  rows: 0\n");
   EXPECT_DOUBLE_EQ(metric(m, "memorized_fraction"), 0.5);
   EXPECT_DOUBLE_EQ(metric(m, "mean_memorization_score"), 0.5);
@@ -410,30 +422,7 @@ TEST_F(AttacksTest, PythiaScoresCountReproducedPositions) {
     }
     rows.emplace_back(s.begin(), s.end());
   }
-  {
-    std::ofstream bin(prefix.string() + ".bin", std::ios::binary);
-    for (const auto& r : rows) bin.write(reinterpret_cast<const char*>(r.data()), static_cast<std::streamsize>(r.size() * 4));
-    std::ofstream idx(prefix.string() + ".idx", std::ios::binary);
-    idx.write("MMIDIDX\x00\x00", 9);
-    const uint64_t version = 1, len = rows.size(), docs = rows.size() + 1;
-    const uint8_t code = 4;  // int32
-    idx.write(reinterpret_cast<const char*>(&version), 8);
-    idx.write(reinterpret_cast<const char*>(&code), 1);
-    idx.write(reinterpret_cast<const char*>(&len), 8);
-    idx.write(reinterpret_cast<const char*>(&docs), 8);
-    for (const auto& r : rows) {
-      const int32_t n = static_cast<int32_t>(r.size());
-      idx.write(reinterpret_cast<const char*>(&n), 4);
-    }
-    for (size_t i = 0; i < rows.size(); ++i) {
-      const int64_t ptr = static_cast<int64_t>(i * 64 * 4);
-      idx.write(reinterpret_cast<const char*>(&ptr), 8);
-    }
-    for (uint64_t i = 0; i < docs; ++i) {
-      const int64_t d = static_cast<int64_t>(i);
-      idx.write(reinterpret_cast<const char*>(&d), 8);
-    }
-  }
+  write_megatron(prefix, rows);
   const json m = run("pythia-partial", "  name: pythia-memorization\n  dataset: " + prefix.string() + "\n  rows: 0\n");
   const auto recs = records("pythia-partial");
   ASSERT_EQ(recs.size(), 4u);
@@ -610,6 +599,51 @@ TEST_F(AttacksTest, MembershipScoresEqualTheirDefinitionsOnAKnownDistribution) {
     // Both are ratios of pair counts (at most 256 pairs): equal up to double rounding.
     EXPECT_NEAR(metric(m, "auc_" + name), auc, 1e-12) << name;
   }
+}
+
+
+// Several attacks in one run: each keeps its own parameters, its metrics come under its id
+// (ATTACK/metric), and each equals what the attack reports when it runs alone; records carry
+// their attack (part) and item id within it.
+TEST_F(AttacksTest, SeveralAttacksInOneRunEachAsAlone) {
+  std::mt19937 rng(12);
+  std::vector<std::vector<int64_t>> prefix, suffix, members, nonmembers;
+  for (int i = 0; i < 8; ++i) {
+    prefix.push_back(chain('a' + i, 6));
+    suffix.push_back(i < 2 ? chain(next_token(prefix.back().back()), 8) : random_letters(rng, 8));
+    members.push_back(chain('c' + i, 16));
+    nonmembers.push_back(random_letters(rng, 16));
+  }
+  save("multi_prefix.npy", prefix);
+  save("multi_suffix.npy", suffix);
+  save("multi_in.npy", members);
+  save("multi_out.npy", nonmembers);
+  const std::string disc = "  name: discoverable\n  prefix: " + (root_ / "multi_prefix.npy").string() + "\n  suffix: " +
+                           (root_ / "multi_suffix.npy").string() + "\n";
+  const std::string mem = "  name: membership\n  members: [" + (root_ / "multi_in.npy").string() + "]\n  nonmembers: [" +
+                          (root_ / "multi_out.npy").string() + "]\n";
+  const json alone_disc = run("multi-disc", disc), alone_mem = run("multi-mem", mem);
+  // An `attack:` body ("  key: value" lines) as an item of the `attacks:` list.
+  auto item = [](const std::string& body) {
+    std::string out;
+    std::istringstream lines(body);
+    for (std::string line; std::getline(lines, line);) out += (out.empty() ? "  - " + line.substr(2) : "  " + line) + "\n";
+    return out;
+  };
+  const json both = run_config("multi", "attacks:\n" + item(disc) + item(mem + "  id: mi\n"));
+  EXPECT_DOUBLE_EQ(metric(alone_disc, "exact_extraction_rate"), 0.25);
+  for (const auto& m : alone_disc.at("metrics"))
+    EXPECT_EQ(metric(both, "discoverable/" + m.at("name").get<std::string>()), m.at("value").get<double>()) << m;
+  for (const auto& m : alone_mem.at("metrics"))
+    EXPECT_EQ(metric(both, "mi/" + m.at("name").get<std::string>()), m.at("value").get<double>()) << m;
+  const auto recs = records("multi");
+  ASSERT_EQ(recs.size(), 8u + 16u);
+  for (const auto& [id, r] : recs) {
+    EXPECT_EQ(r.at("part").get<std::string>(), id < 8 ? "discoverable" : "mi") << id;
+    EXPECT_EQ(r.at("part_id").get<int64_t>(), id < 8 ? id : id - 8) << id;
+  }
+  // Two attacks under one id would mix their metrics: refused.
+  EXPECT_THROW(run_config("multi-dup", "attacks:\n" + item(mem) + item(mem)), Error);
 }
 
 }  // namespace

@@ -7,7 +7,7 @@
   not depend on Debian's fortunes and stays small;
 - lab_config(): a lab config at tiny settings (a run takes seconds on a 2-core CPU);
 - Python ports of the report's number formatting (harness/svg_plot.cpp format_number) and of
-  its Markdown escaping (harness/report.cpp md, md_code), to write down what the report must
+  its Markdown escaping (harness/report_markdown.cpp md, md_code), to write down what the report must
   print for a given metrics.json value;
 - check(): an assertion that survives `python -O`.
 """
@@ -155,7 +155,7 @@ def format_number(v, significant=4):
 
 
 def text_of(v):
-    """harness/report.cpp text_of: a JSON scalar as the report prints it."""
+    """harness/report_input.cpp text_of: a JSON scalar as the report prints it."""
     if v is None:
         return ""
     if isinstance(v, bool):
@@ -170,7 +170,7 @@ def text_of(v):
 
 
 def md(s):
-    """harness/report.cpp md: free text escaped for Markdown, on one line."""
+    """harness/report_markdown.cpp md: free text escaped for Markdown, on one line."""
     out = []
     for i, c in enumerate(s):
         if c == "_":
@@ -194,7 +194,7 @@ def md(s):
 
 
 def md_code(s):
-    """harness/report.cpp md_code: an identifier in a code span."""
+    """harness/report_markdown.cpp md_code: an identifier in a code span."""
     if not s:
         return ""
     longest = run = 0
@@ -222,7 +222,7 @@ def md_row(cells):
 
 
 def fit_text(fit):
-    """harness/report.cpp fit_text: the one-line description of a plot's fit."""
+    """harness/report_doc.cpp fit_text: the one-line description of a plot's fit."""
     slope, intercept, r2 = fit.get("slope"), fit.get("intercept"), fit.get("r2")
     if not isinstance(slope, (int, float)) or not isinstance(intercept, (int, float)):
         return ""
@@ -244,7 +244,7 @@ def fit_text(fit):
 
 
 def expected_md_table(columns, rows):
-    """The lines report.md writes for a metrics.json table (harness/report.cpp md_table): the
+    """The lines report.md writes for a metrics.json table (harness/report_markdown.cpp md_table): the
     header, the alignment line (right-aligned where every non-null cell is a number), the rows."""
     header = [md(text_of(c)) for c in columns]
     right = [True] * len(header)

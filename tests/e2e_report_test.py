@@ -1,7 +1,7 @@
 """A real run's report against its own metrics.json. A lab run at tiny settings (discoverable,
 exposure and membership parts: some twenty metrics, tables of integers, rates, bits and
 strings, plots with fits) is written by `eidetic run`; then, with the report's number
-formatting and Markdown escaping ported from harness/report.cpp and harness/svg_plot.cpp:
+formatting and Markdown escaping ported from harness/report_*.cpp and harness/svg_*.cpp:
 
   1. report.md's metrics table holds, in order, one row per metric of metrics.json: the name,
      the value, the 95% interval, n and the description, exactly as the report formats them;
@@ -31,7 +31,7 @@ from e2e_common import (check, check_report, format_number, lab_config, load_jso
 
 
 def metric_cell(m):
-    """harness/report.cpp metric_cell: "value [low, high]" for the side-by-side view."""
+    """harness/report_compare.cpp metric_cell: "value [low, high]" for the side-by-side view."""
     s = format_number(m["value"]) if m.get("value") is not None else ""
     lo, hi = m.get("ci_low"), m.get("ci_high")
     lo = float(lo) if lo is not None else math.nan

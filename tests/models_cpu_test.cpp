@@ -321,6 +321,30 @@ TEST_P(Families, MissingTensorOrWrongShapeIsNamed) {
       << e;
 }
 
+// to_hf_config_json writes, under the family's keys, everything parse_hf_config read.
+TEST_P(Families, ConfigWritesBackWhatItReads) {
+  TempDir tmp;
+  const ModelConfig a = config_of(GetParam());
+  const ModelConfig b = models::parse_hf_config(tmp.write("config.json", models::to_hf_config_json(a)));
+  EXPECT_EQ(b.family, a.family);
+  EXPECT_EQ(std::vector<int64_t>({b.vocab_size, b.hidden_size, b.num_layers, b.num_heads, b.num_kv_heads, b.head_dim,
+                                  b.intermediate_size, b.max_positions, b.rotary_dim, b.window_size}),
+            std::vector<int64_t>({a.vocab_size, a.hidden_size, a.num_layers, a.num_heads, a.num_kv_heads, a.head_dim,
+                                  a.intermediate_size, a.max_positions, a.rotary_dim, a.window_size}));
+  EXPECT_EQ(std::vector<bool>({b.gated_mlp, b.qkv_bias, b.out_bias, b.mlp_bias, b.scale_attention,
+                               b.attention_in_fp32, b.parallel_residual, b.tied_embeddings}),
+            std::vector<bool>({a.gated_mlp, a.qkv_bias, a.out_bias, a.mlp_bias, a.scale_attention,
+                               a.attention_in_fp32, a.parallel_residual, a.tied_embeddings}));
+  EXPECT_EQ(b.norm, a.norm);
+  EXPECT_EQ(b.norm_eps, a.norm_eps);  // written and read back as the same double
+  EXPECT_EQ(b.activation, a.activation);
+  EXPECT_EQ(b.positions, a.positions);
+  EXPECT_EQ(b.rope_theta, a.rope_theta);
+  EXPECT_EQ(b.local_layers, a.local_layers);
+  EXPECT_EQ(b.bos_token_id, a.bos_token_id);
+  EXPECT_EQ(b.eos_token_id, a.eos_token_id);
+}
+
 INSTANTIATE_TEST_SUITE_P(EveryFamily, Families, ::testing::ValuesIn(family_cases),
                          [](const ::testing::TestParamInfo<FamilyCase>& info) { return std::string(info.param.name); });
 

@@ -1,8 +1,8 @@
-// Reports: SVG plots put points and ticks where they belong and stay well-formed on awkward
-// data; report.md and report.html come out of a run directory, self-contained; errors name
-// the file; runs compare side by side.
+// Reports: SVG plots put points and ticks where they belong (ROC curves also on log-log axes)
+// and stay well-formed on awkward data; report.md and report.html come out of a run directory,
+// self-contained, opening with the headline its attack is judged by, each section once; errors
+// name the file; runs compare side by side.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -21,6 +21,7 @@
 #include "common/error.h"
 #include "harness/report.h"
 #include "harness/svg_plot.h"
+#include "test_util.h"
 
 namespace eidetic {
 namespace {
@@ -28,21 +29,7 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 using harness::render_svg_plot;
-
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() / ("eidetic-report-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  static inline int counter_ = 0;
-  fs::path path_;
-};
+using testing::TempDir;
 
 std::string read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

@@ -374,6 +374,12 @@ class ByteLevelBpe final : public Tokenizer {
       merge_word(s, ids);
       return;
     }
+    for_each_regex_piece(s, [&](std::string_view word) { merge_word(word, ids); });
+  }
+
+  // Calls f on each piece of the GPT-2 pre-tokenizer regex in s, in order.
+  template <class F>
+  static void for_each_regex_piece(std::string_view s, const F& f) {
     // Code points, their classes and byte offsets.
     std::vector<char32_t> cps;
     std::vector<RegexClass> cls;
@@ -393,10 +399,9 @@ class ByteLevelBpe final : public Tokenizer {
       while (i < n && cls[i] == c) ++i;
       return i;
     };
-    std::size_t i = 0;
-    while (i < n) {
+    for (std::size_t i = 0; i < n;) {
       const std::size_t j = match_at(cps, cls, i, run_end);
-      merge_word(std::string_view(s).substr(off[i], off[j] - off[i]), ids);
+      f(s.substr(off[i], off[j] - off[i]));
       i = j;
     }
   }
@@ -745,28 +750,8 @@ std::unique_ptr<Tokenizer> make_byte_level_bpe(BpeSpec spec) {
 
 std::vector<std::string> byte_level_pretokenize(std::string_view text) {
   unicode::validate_utf8(text);
-  const std::string s(text);
-  std::vector<char32_t> cps;
-  std::vector<RegexClass> cls;
-  std::vector<std::uint32_t> off;
-  for (std::size_t pos = 0; pos < s.size();) {
-    off.push_back(static_cast<std::uint32_t>(pos));
-    const char32_t cp = unicode::next_code_point(s, pos);
-    cps.push_back(cp);
-    cls.push_back(unicode::regex_class(cp));
-  }
-  const std::size_t n = cps.size();
-  off.push_back(static_cast<std::uint32_t>(s.size()));
-  auto run_end = [&](std::size_t i, RegexClass c) {
-    while (i < n && cls[i] == c) ++i;
-    return i;
-  };
   std::vector<std::string> pieces;
-  for (std::size_t i = 0; i < n;) {
-    const std::size_t j = ByteLevelBpe::match_at(cps, cls, i, run_end);
-    pieces.push_back(to_byte_level(std::string_view(s).substr(off[i], off[j] - off[i])));
-    i = j;
-  }
+  ByteLevelBpe::for_each_regex_piece(text, [&](std::string_view piece) { pieces.push_back(to_byte_level(piece)); });
   return pieces;
 }
 
