@@ -9,7 +9,8 @@
 //
 // Adding an attack is one new file and one line in attack.cpp's table: a `Params` struct with
 // its ParamTable (attacks/params.h), a class deriving from Attack whose constructor takes
-// (Session&, const Params&), and an `AttackInfo NAME_info()` made by `make_attack_info`. See
+// (Session&, const Params&) and which says what it measures in `kSummary`, and an
+// `AttackInfo NAME_info()` made by `make_attack_info`. See
 // docs/ARCHITECTURE.md for a worked example.
 #pragma once
 
@@ -46,12 +47,13 @@ struct AttackInfo {
   std::function<std::unique_ptr<Attack>(Session&, const nlohmann::json& section)> make;
 };
 
-// The AttackInfo of attack class A, whose constructor takes (Session&, const P&).
+// The AttackInfo of attack class A, whose constructor takes (Session&, const P&) and whose
+// A::kSummary says in one line what it measures and after which paper.
 template <class A, class P>
-AttackInfo make_attack_info(std::string name, std::string summary, const ParamTable<P>& table) {
+AttackInfo make_attack_info(std::string name, const ParamTable<P>& table) {
   AttackInfo a;
   a.name = std::move(name);
-  a.summary = std::move(summary);
+  a.summary = A::kSummary;
   a.params = fields_of(table);
   a.make = [&table](Session& s, const nlohmann::json& section) -> std::unique_ptr<Attack> {
     return std::make_unique<A>(s, decode_params(table, section));

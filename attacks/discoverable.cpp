@@ -54,6 +54,11 @@ const ParamTable<DiscoverableParams>& discoverable_params() {
 
 class Discoverable : public Attack {
  public:
+  // What `eidetic config attacks` and the reports say of the attack.
+  static constexpr const char* kSummary =
+      "k-extractability: greedy (or beam) continuation of training-data prefixes, exact and approximate "
+      "match (Carlini et al. 2022)";
+
   Discoverable(Session& session, const DiscoverableParams& p) : session_(session) {
     const auto t0 = Clock::now();
     items_ = load_items(p, session.vocab_size(), session.tokenizer());
@@ -185,13 +190,6 @@ class Discoverable : public Attack {
 
 }  // namespace
 
-// What `eidetic config attacks` and the reports say of the attack.
-constexpr const char* kDiscoverableSummary =
-    "k-extractability: greedy (or beam) continuation of training-data prefixes, exact and approximate "
-    "match (Carlini et al. 2022)";
-
-AttackInfo discoverable_info() {
-  return make_attack_info<Discoverable>("discoverable", kDiscoverableSummary, discoverable_params());
-}
+AttackInfo discoverable_info() { return make_attack_info<Discoverable>("discoverable", discoverable_params()); }
 
 }  // namespace eidetic::attacks

@@ -48,6 +48,10 @@ const ParamTable<ExposureParams>& exposure_params() {
 
 class Exposure : public Attack {
  public:
+  // What `eidetic config attacks` and the reports say of the attack.
+  static constexpr const char* kSummary =
+      "Secret Sharer exposure of planted canaries: log2|R| - log2(rank of the secret) (Carlini et al. 2019)";
+
   Exposure(Session& session, const ExposureParams& p) : session_(session) {
     if (!session.tokenizer()) throw Error("attack exposure: needs a tokenizer (model.tokenizer) to write canaries as text");
     format_ = p.format;
@@ -198,12 +202,6 @@ class Exposure : public Attack {
 
 }  // namespace
 
-// What `eidetic config attacks` and the reports say of the attack.
-constexpr const char* kExposureSummary =
-    "Secret Sharer exposure of planted canaries: log2|R| - log2(rank of the secret) (Carlini et al. 2019)";
-
-AttackInfo exposure_info() {
-  return make_attack_info<Exposure>("exposure", kExposureSummary, exposure_params());
-}
+AttackInfo exposure_info() { return make_attack_info<Exposure>("exposure", exposure_params()); }
 
 }  // namespace eidetic::attacks

@@ -48,6 +48,11 @@ const ParamTable<ChallengeParams>& challenge_params() {
 
 class ExtractionChallenge : public Attack {
  public:
+  // What `eidetic config attacks` and the reports say of the attack.
+  static constexpr const char* kSummary =
+      "the Training Data Extraction Challenge: greedy + top-k trials per prefix, ranked by loss, submission"
+      " CSV and the official recall at 100 errors";
+
   ExtractionChallenge(Session& session, const ChallengeParams& p) : session_(session) {
     const auto t0 = Clock::now();
     const std::string& pf = p.prefix;
@@ -197,13 +202,6 @@ class ExtractionChallenge : public Attack {
 
 }  // namespace
 
-// What `eidetic config attacks` and the reports say of the attack.
-constexpr const char* kExtractionChallengeSummary =
-    "the Training Data Extraction Challenge: greedy + top-k trials per prefix, ranked by loss, submission"
-    " CSV and the official recall at 100 errors";
-
-AttackInfo extraction_challenge_info() {
-  return make_attack_info<ExtractionChallenge>("extraction-challenge", kExtractionChallengeSummary, challenge_params());
-}
+AttackInfo extraction_challenge_info() { return make_attack_info<ExtractionChallenge>("extraction-challenge", challenge_params()); }
 
 }  // namespace eidetic::attacks

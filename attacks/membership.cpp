@@ -67,6 +67,11 @@ const ParamTable<MembershipParams>& membership_params() {
 
 class Membership : public Attack {
  public:
+  // What `eidetic config attacks` and the reports say of the attack.
+  static constexpr const char* kSummary =
+      "membership inference: LOSS, reference ratio, zlib, lowercase, min-k% and min-k%++ scores; ROC AUC, "
+      "TPR at low FPR (Carlini et al. 2022; Shi et al. 2024; Zhang et al. 2024)";
+
   Membership(Session& session, const MembershipParams& p) : session_(session) {
     const auto t0 = Clock::now();
     const int64_t vocab = session.vocab_size();
@@ -216,13 +221,6 @@ class Membership : public Attack {
 
 }  // namespace
 
-// What `eidetic config attacks` and the reports say of the attack.
-constexpr const char* kMembershipSummary =
-    "membership inference: LOSS, reference ratio, zlib, lowercase, min-k% and min-k%++ scores; ROC AUC, "
-    "TPR at low FPR (Carlini et al. 2022; Shi et al. 2024; Zhang et al. 2024)";
-
-AttackInfo membership_info() {
-  return make_attack_info<Membership>("membership", kMembershipSummary, membership_params());
-}
+AttackInfo membership_info() { return make_attack_info<Membership>("membership", membership_params()); }
 
 }  // namespace eidetic::attacks

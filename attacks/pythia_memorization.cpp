@@ -39,6 +39,11 @@ const ParamTable<PythiaParams>& pythia_params() {
 
 class PythiaMemorization : public Attack {
  public:
+  // What `eidetic config attacks` and the reports say of the attack.
+  static constexpr const char* kSummary =
+      "memorization score over rows of a Megatron dataset: 32-token prompt, greedy to 64, fraction of "
+      "tokens 32..63 reproduced (Biderman et al. 2023)";
+
   PythiaMemorization(Session& session, const PythiaParams& p) : session_(session) {
     const std::string& path = p.dataset;
     context_ = p.context;
@@ -133,13 +138,6 @@ class PythiaMemorization : public Attack {
 
 }  // namespace
 
-// What `eidetic config attacks` and the reports say of the attack.
-constexpr const char* kPythiaMemorizationSummary =
-    "memorization score over rows of a Megatron dataset: 32-token prompt, greedy to 64, fraction of "
-    "tokens 32..63 reproduced (Biderman et al. 2023)";
-
-AttackInfo pythia_memorization_info() {
-  return make_attack_info<PythiaMemorization>("pythia-memorization", kPythiaMemorizationSummary, pythia_params());
-}
+AttackInfo pythia_memorization_info() { return make_attack_info<PythiaMemorization>("pythia-memorization", pythia_params()); }
 
 }  // namespace eidetic::attacks

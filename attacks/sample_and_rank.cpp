@@ -66,6 +66,11 @@ const ParamTable<SampleAndRankParams>& sample_and_rank_params() {
 
 class SampleAndRank : public Attack {
  public:
+  // What `eidetic config attacks` and the reports say of the attack.
+  static constexpr const char* kSummary =
+      "untargeted extraction: sample, rank by perplexity / reference / zlib / lowercase / window signals, "
+      "check the top against the training corpus (Carlini et al. 2021)";
+
   SampleAndRank(Session& session, const SampleAndRankParams& p) : session_(session) {
     if (!session.tokenizer()) throw Error("attack sample-and-rank: needs a tokenizer (model.tokenizer) for zlib and lowercase");
     auto t0 = Clock::now();
@@ -260,13 +265,6 @@ class SampleAndRank : public Attack {
 
 }  // namespace
 
-// What `eidetic config attacks` and the reports say of the attack.
-constexpr const char* kSampleAndRankSummary =
-    "untargeted extraction: sample, rank by perplexity / reference / zlib / lowercase / window signals, "
-    "check the top against the training corpus (Carlini et al. 2021)";
-
-AttackInfo sample_and_rank_info() {
-  return make_attack_info<SampleAndRank>("sample-and-rank", kSampleAndRankSummary, sample_and_rank_params());
-}
+AttackInfo sample_and_rank_info() { return make_attack_info<SampleAndRank>("sample-and-rank", sample_and_rank_params()); }
 
 }  // namespace eidetic::attacks
