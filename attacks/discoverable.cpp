@@ -44,9 +44,9 @@ const ParamTable<DiscoverableParams>& discoverable_params() {
     ParamTable<P> t;
     add_item_source_params(t);
     t.push_back(param<P>("prefix_lens", &P::prefix_lens, "[]",
-                         "sweep of prefix lengths, at most that many tokens each (empty: prefix_len)"));
+                         "sweep of prefix lengths, at most that many tokens each (empty: prefix_len)").at_least(0));
     t.push_back(param<P>("decoding", &P::decoding, "greedy", "greedy, or beam search", false, {"greedy", "beam"}));
-    t.push_back(param<P>("beam_width", &P::beam_width, "4", "beams of beam search"));
+    t.push_back(param<P>("beam_width", &P::beam_width, "4", "beams of beam search").at_least(1));
     return t;
   }();
   return table;

@@ -40,9 +40,9 @@ const ParamTable<ExposureParams>& exposure_params() {
       param<P>("format", &P::format, "\"my secret number is {secret}\"", "the canary text around the secret"),
       param<P>("alphabet", &P::alphabet, "\"0123456789\"", "characters a secret is drawn from"),
       param<P>("separator", &P::separator, "\" \"", "between a secret's characters in the text"),
-      param<P>("length", &P::length, "6", "characters per secret"),
-      param<P>("max_exact", &P::max_exact, "1000000", "score every candidate when |R| is at most this"),
-      param<P>("estimate_samples", &P::estimate_samples, "10000", "candidates sampled beyond max_exact")};
+      param<P>("length", &P::length, "6", "characters per secret").at_least(1),
+      param<P>("max_exact", &P::max_exact, "1000000", "score every candidate when |R| is at most this").at_least(1),
+      param<P>("estimate_samples", &P::estimate_samples, "10000", "candidates sampled beyond max_exact").at_least(1)};
   return table;
 }
 

@@ -38,11 +38,11 @@ const ParamTable<ChallengeParams>& challenge_params() {
   static const ParamTable<P> table = {
       param<P>("prefix", &P::prefix, "", ".npy (N, 50) prefixes", required),
       param<P>("answers", &P::answers, "", "optional .npy (N, 50) true suffixes, to score the run"),
-      param<P>("trials", &P::trials, "100", "candidates per prefix: one greedy, the rest top-k samples"),
-      param<P>("top_k", &P::top_k, "10", "k of the top-k sampling"),
-      param<P>("temperature", &P::temperature, "1.0", "sampling temperature"),
-      param<P>("suffix_len", &P::suffix_len, "50", "tokens to generate"),
-      param<P>("limit", &P::limit, "0", "only the first N prefixes (0: all)")};
+      param<P>("trials", &P::trials, "100", "candidates per prefix: one greedy, the rest top-k samples").at_least(1),
+      param<P>("top_k", &P::top_k, "10", "k of the top-k sampling").at_least(0),
+      param<P>("temperature", &P::temperature, "1.0", "sampling temperature").above(0),
+      param<P>("suffix_len", &P::suffix_len, "50", "tokens to generate").at_least(1),
+      param<P>("limit", &P::limit, "0", "only the first N prefixes (0: all)").at_least(0)};
   return table;
 }
 

@@ -48,12 +48,12 @@ void add_item_source_params(ParamTable<P>& t) {
   t.push_back(param<P>("suffix", &S::suffix, "", "npy source: (N, S) integer array of true suffixes"));
   t.push_back(param<P>("duplicates", &S::duplicates, "", "optional (N) integer .npy: copies of each item in the training data"));
   t.push_back(param<P>("dataset", &S::dataset, "", "megatron source: PREFIX of the .bin/.idx pair"));
-  t.push_back(param<P>("start_row", &S::start_row, "0", "megatron source: first row"));
-  t.push_back(param<P>("offset", &S::offset, "0", "megatron source: token position where the prefix starts"));
+  t.push_back(param<P>("start_row", &S::start_row, "0", "megatron source: first row").at_least(0));
+  t.push_back(param<P>("offset", &S::offset, "0", "megatron source: token position where the prefix starts").at_least(0));
   t.push_back(param<P>("files", &S::files, "[]", "text source: .txt/.jsonl files or folders"));
-  t.push_back(param<P>("limit", &S::limit, "0", "only the first N items (0: all)"));
-  t.push_back(param<P>("prefix_len", &S::prefix_len, "0", "prefix tokens (0: all the item has)"));
-  t.push_back(param<P>("suffix_len", &S::suffix_len, "0", "suffix tokens to extract (0: all)"));
+  t.push_back(param<P>("limit", &S::limit, "0", "only the first N items (0: all)").at_least(0));
+  t.push_back(param<P>("prefix_len", &S::prefix_len, "0", "prefix tokens (0: all the item has)").at_least(0));
+  t.push_back(param<P>("suffix_len", &S::suffix_len, "0", "suffix tokens to extract (0: all)").at_least(0));
 }
 
 // Reads the items a source describes. `vocab` bounds the token ids (clear error naming the file

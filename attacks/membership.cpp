@@ -57,11 +57,11 @@ const ParamTable<MembershipParams>& membership_params() {
   static const ParamTable<P> table = {
       param<P>("members", &P::members, "", "member sequences: a (N, T) .npy, or .txt/.jsonl files", required),
       param<P>("nonmembers", &P::nonmembers, "", "non-member sequences, same forms", required),
-      param<P>("k", &P::k, "0.2", "fraction of lowest tokens for min-k% and min-k%++"),
-      param<P>("max_tokens", &P::max_tokens, "256", "truncate text documents to this many tokens"),
-      param<P>("limit", &P::limit, "0", "at most N sequences from each set (0: all)"),
+      param<P>("k", &P::k, "0.2", "fraction of lowest tokens for min-k% and min-k%++").above(0),
+      param<P>("max_tokens", &P::max_tokens, "256", "truncate text documents to this many tokens").at_least(2),
+      param<P>("limit", &P::limit, "0", "at most N sequences from each set (0: all)").at_least(0),
       param<P>("code_vocab", &P::code_vocab, "0",
-               "ids of the uniform code the members' memorized bits are measured against (0: the model's vocabulary)")};
+               "ids of the uniform code the members' memorized bits are measured against (0: the model's vocabulary)").at_least(0)};
   return table;
 }
 

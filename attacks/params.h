@@ -30,8 +30,19 @@ namespace eidetic::attacks {
 // One parameter of a Params struct P.
 template <class P>
 struct Param {
-  Field field;                                          // name, type, default, help, choices
+  Field field;                                          // name, type, default, help, choices, bounds
   std::function<void(P&, const nlohmann::json&)> set;  // from the validated value
+
+  // Bounds the validator enforces (a config value outside is an error naming the key).
+  Param&& at_least(double v) && {
+    field.minimum = v;
+    return std::move(*this);
+  }
+  Param&& above(double v) && {
+    field.minimum = v;
+    field.minimum_exclusive = true;
+    return std::move(*this);
+  }
 };
 
 template <class P>

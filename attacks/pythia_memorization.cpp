@@ -30,10 +30,10 @@ const ParamTable<PythiaParams>& pythia_params() {
   using P = PythiaParams;
   static const ParamTable<P> table = {
       param<P>("dataset", &P::dataset, "", "PREFIX of the Megatron .bin/.idx pair", required),
-      param<P>("start_row", &P::start_row, "0", "first row"),
-      param<P>("rows", &P::rows, "1000", "rows to score (0: to the end)"),
-      param<P>("context", &P::context, "32", "prompt tokens"),
-      param<P>("continuation", &P::continuation, "32", "tokens to reproduce")};
+      param<P>("start_row", &P::start_row, "0", "first row").at_least(0),
+      param<P>("rows", &P::rows, "1000", "rows to score (0: to the end)").at_least(0),
+      param<P>("context", &P::context, "32", "prompt tokens").at_least(1),
+      param<P>("continuation", &P::continuation, "32", "tokens to reproduce").at_least(1)};
   return table;
 }
 

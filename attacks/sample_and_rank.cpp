@@ -51,16 +51,16 @@ struct SampleAndRankParams {
 const ParamTable<SampleAndRankParams>& sample_and_rank_params() {
   using P = SampleAndRankParams;
   static const ParamTable<P> table = {
-      param<P>("samples", &P::samples, "1000", "samples to draw"),
-      param<P>("length", &P::length, "256", "tokens per sample"),
+      param<P>("samples", &P::samples, "1000", "samples to draw").at_least(1),
+      param<P>("length", &P::length, "256", "tokens per sample").at_least(1),
       param<P>("strategy", &P::strategy, "top-k", "how to sample", false, {"top-k", "temperature-decay", "corpus-prompts"}),
-      param<P>("top_k", &P::top_k, "40", "k for top-k and corpus prompts"),
+      param<P>("top_k", &P::top_k, "40", "k for top-k and corpus prompts").at_least(0),
       param<P>("prompt_files", &P::prompt_files, "[]", "text to draw 5-10 token prompts from (corpus-prompts)"),
       param<P>("corpus", &P::corpus, "", "the training data (.txt/.jsonl) to check samples against", required),
-      param<P>("ngram", &P::ngram, "50", "window length of the corpus check"),
-      param<P>("window", &P::window, "50", "window of the minimum-perplexity signal"),
-      param<P>("dedup_threshold", &P::dedup_threshold, "0.5", "trigram Jaccard above which a sample is a near-duplicate"),
-      param<P>("precision_at", &P::precision_at, "[100, 1000]", "report precision of the top k")};
+      param<P>("ngram", &P::ngram, "50", "window length of the corpus check").at_least(1),
+      param<P>("window", &P::window, "50", "window of the minimum-perplexity signal").at_least(1),
+      param<P>("dedup_threshold", &P::dedup_threshold, "0.5", "trigram Jaccard above which a sample is a near-duplicate").at_least(0),
+      param<P>("precision_at", &P::precision_at, "[100, 1000]", "report precision of the top k").at_least(1)};
   return table;
 }
 

@@ -2,7 +2,9 @@
 //
 // With EIDETIC_CRASH_AT=PHASE or PHASE:N in the environment, the N-th time (default 1) the
 // process reaches crash_point("PHASE") it sends itself SIGKILL: exactly what `kill -9` or a
-// power loss does, with no destructor, flush or handler run. The crash tests
+// power loss does, with no destructor, flush or handler run. PHASE:N:stop sends SIGSTOP
+// instead: the process halts there, holding what it holds, until a SIGCONT (a slow run,
+// made deterministic). The crash tests
 // (tests/crash_resume_test.py) use it to stop a run at each phase deterministically, then check
 // that `--resume` finishes it with the metrics of an uninterrupted run. Unset, it costs one
 // getenv per call site and does nothing.
@@ -36,8 +38,9 @@ inline void crash_point(const char* phase) {
   const auto colon = s.find(':');
   if (s.substr(0, colon) != phase) return;
   const long want = colon == std::string::npos ? 1 : std::strtol(s.c_str() + colon + 1, nullptr, 10);
+  const bool stop = s.size() > 5 && s.compare(s.size() - 5, 5, ":stop") == 0;
   std::lock_guard<std::mutex> lock(mu);
-  if (++seen[phase] == want) ::kill(::getpid(), SIGKILL);
+  if (++seen[phase] == want) ::kill(::getpid(), stop ? SIGSTOP : SIGKILL);
 }
 
 }  // namespace eidetic

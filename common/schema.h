@@ -2,6 +2,7 @@
 // the run, each attack for its parameters) and checked by harness/config.cpp.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,8 @@ struct Field {
   std::string default_yaml;          // empty: no default (an optional field is then omitted)
   std::vector<std::string> choices;  // strings: the allowed values
   std::string help;
+  std::optional<double> minimum;     // numbers (and list items): the smallest value allowed
+  bool minimum_exclusive = false;    // ... or the bound values must stay above
   std::vector<Field> children;       // maps (and each map of a map_list): their fields
 };
 

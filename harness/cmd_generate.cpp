@@ -64,7 +64,8 @@ Action add_generate_command(CLI::App& app) {
   cmd->add_option("--max-new-tokens", o->max_new_tokens, "number of tokens to generate")->required()->check(CLI::PositiveNumber);
   auto* g = cmd->add_flag("--greedy", o->greedy, "greedy decoding (the most likely token at each step)");
   auto* smp = cmd->add_flag("--sample", o->sample, "sample with --temperature, --top-k, --top-p");
-  auto* bm = cmd->add_option("--beam", o->beam, "beam search of this width (the best beam is printed)");
+  auto* bm = cmd->add_option("--beam", o->beam, "beam search of this width (the best beam is printed)")
+                 ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   g->excludes(smp)->excludes(bm);
   smp->excludes(bm);
   cmd->add_option("--temperature", o->temperature, "sampling temperature (after the schedule)")->capture_default_str();

@@ -4,7 +4,10 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <set>
 
 #include "common/error.h"
@@ -14,7 +17,14 @@ namespace {
 
 [[noreturn]] void fail(const Location& where, const std::string& what) { throw Error(where.str() + ": " + what); }
 
-ConfigValue from_yaml(const YAML::Node& node, const std::string& file) {
+// A config is small: more values than this is an alias bomb ("billion laughs") or not a config.
+constexpr int64_t kMaxConfigValues = 100000;
+constexpr int kMaxBaseDepth = 32;                 // `base:` chains longer than this are refused
+constexpr std::uintmax_t kMaxConfigBytes = 1 << 20;  // and so are config files over 1 MiB
+
+ConfigValue from_yaml(const YAML::Node& node, const std::string& file, int64_t& budget, int depth = 0) {
+  if (--budget < 0) fail({file, 1, 1}, "more than " + std::to_string(kMaxConfigValues) + " values (aliases expanding?): not a config");
+  if (depth > 64) fail({file, 1, 1}, "nested more than 64 levels deep: not a config");
   ConfigValue v;
   const YAML::Mark m = node.Mark();
   v.location = {file, m.line >= 0 ? m.line + 1 : 0, m.column >= 0 ? m.column + 1 : 0};
@@ -30,7 +40,7 @@ ConfigValue from_yaml(const YAML::Node& node, const std::string& file) {
       break;
     case YAML::NodeType::Sequence:
       v.kind = ConfigValue::Kind::sequence;
-      for (const auto& item : node) v.items.push_back(from_yaml(item, file));
+      for (const auto& item : node) v.items.push_back(from_yaml(item, file, budget, depth + 1));
       break;
     case YAML::NodeType::Map:
       v.kind = ConfigValue::Kind::map;
@@ -40,7 +50,7 @@ ConfigValue from_yaml(const YAML::Node& node, const std::string& file) {
         if (kv.first.Type() != YAML::NodeType::Scalar) fail(kl, "keys must be plain names");
         const std::string key = kv.first.Scalar();
         if (v.find(key)) fail(kl, "key '" + key + "' appears twice");
-        v.entries.emplace_back(key, from_yaml(kv.second, file));
+        v.entries.emplace_back(key, from_yaml(kv.second, file, budget, depth + 1));
         v.key_locations.push_back(kl);
       }
       break;
@@ -50,7 +60,14 @@ ConfigValue from_yaml(const YAML::Node& node, const std::string& file) {
 
 ConfigValue parse_text(const std::string& text, const std::string& file) {
   try {
-    return from_yaml(YAML::Load(text), file);
+    const std::vector<YAML::Node> docs = YAML::LoadAll(text);
+    if (docs.size() > 1) {
+      const YAML::Mark m = docs[1].Mark();
+      fail({file, m.line >= 0 ? m.line + 1 : 1, m.column >= 0 ? m.column + 1 : 1},
+           "a second YAML document ('---'): a config is one document");
+    }
+    int64_t budget = kMaxConfigValues;
+    return from_yaml(docs.empty() ? YAML::Node() : docs[0], file, budget);
   } catch (const YAML::ParserException& e) {
     fail({file, e.mark.line + 1, e.mark.column + 1}, "YAML syntax error: " + e.msg);
   }
@@ -74,33 +91,60 @@ ConfigValue merge(ConfigValue base, const ConfigValue& child) {
   return base;
 }
 
-ConfigValue load_chain(const std::filesystem::path& file, std::set<std::string>& seen) {
+// One config file of a `base:` chain, as written (its own `base:` key kept).
+ConfigValue load_file(const std::filesystem::path& file, const std::string& named_by) {
   const std::string name = file.string();
-  if (!std::filesystem::exists(file)) throw Error(name + ": config file not found");
-  const std::string canonical = std::filesystem::weakly_canonical(file).string();
-  if (!seen.insert(canonical).second) throw Error(name + ": `base:` chain loops back to this file");
-  std::FILE* f = std::fopen(name.c_str(), "rb");
-  if (!f) throw Error(name + ": cannot open the config file");
-  std::string text;
-  char buf[65536];
-  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
-  std::fclose(f);
+  std::error_code ec;
+  const auto status = std::filesystem::status(file, ec);
+  if (!std::filesystem::exists(status)) throw Error(name + ": config file not found" + named_by);
+  if (!std::filesystem::is_regular_file(status)) throw Error(name + ": not a config file (a folder or a device)" + named_by);
+  const auto size = std::filesystem::file_size(file, ec);
+  if (ec || size > kMaxConfigBytes)
+    throw Error(name + ": config file larger than " + std::to_string(kMaxConfigBytes >> 20) + " MiB" + named_by);
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw Error(name + ": cannot open the config file" + named_by);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   ConfigValue v = parse_text(text, name);
   if (v.kind == ConfigValue::Kind::null) v.kind = ConfigValue::Kind::map, v.location = {name, 1, 1};
   if (v.kind != ConfigValue::Kind::map) fail(v.location, "a config must be a mapping of keys to values");
-  const ConfigValue* base = v.find("base");
-  if (!base) return v;
-  if (base->kind != ConfigValue::Kind::scalar) fail(base->location, "key 'base': expected a file name");
-  const std::filesystem::path base_path = file.parent_path() / base->scalar;
-  ConfigValue parent = load_chain(base_path, seen);
-  // `base` itself is not part of the result.
-  for (size_t i = 0; i < v.entries.size(); ++i)
-    if (v.entries[i].first == "base") {
-      v.entries.erase(v.entries.begin() + static_cast<std::ptrdiff_t>(i));
-      v.key_locations.erase(v.key_locations.begin() + static_cast<std::ptrdiff_t>(i));
-      break;
+  return v;
+}
+
+// A config with its `base:` chain merged: loaded file by file (no recursion), refusing loops and
+// chains deeper than kMaxBaseDepth, then merged from the furthest base down.
+ConfigValue load_chain(const std::filesystem::path& file) {
+  std::vector<ConfigValue> chain;
+  std::set<std::string> seen;
+  std::filesystem::path next = file;
+  std::string named_by;
+  while (true) {
+    const std::string canonical = std::filesystem::weakly_canonical(next).string();
+    if (!seen.insert(canonical).second) throw Error(next.string() + ": `base:` chain loops back to this file" + named_by);
+    if (static_cast<int>(chain.size()) >= kMaxBaseDepth)
+      throw Error(file.string() + ": `base:` chain deeper than " + std::to_string(kMaxBaseDepth) + " files");
+    ConfigValue v = load_file(next, named_by);
+    const ConfigValue* base = v.find("base");
+    std::filesystem::path base_path;
+    if (base) {
+      if (base->kind != ConfigValue::Kind::scalar || base->scalar.empty())
+        fail(base->location, "key 'base': expected a config file name");
+      base_path = next.parent_path() / base->scalar;
+      named_by = " (named by `base:` at " + base->location.str() + ")";
+      // `base` itself is not part of the result.
+      for (size_t i = 0; i < v.entries.size(); ++i)
+        if (v.entries[i].first == "base") {
+          v.entries.erase(v.entries.begin() + static_cast<std::ptrdiff_t>(i));
+          v.key_locations.erase(v.key_locations.begin() + static_cast<std::ptrdiff_t>(i));
+          break;
+        }
     }
-  return merge(parent, v);
+    chain.push_back(std::move(v));
+    if (!base) break;
+    next = base_path;
+  }
+  ConfigValue merged = std::move(chain.back());
+  for (size_t i = chain.size() - 1; i-- > 0;) merged = merge(std::move(merged), chain[i]);
+  return merged;
 }
 
 void apply_set(ConfigValue& root, const std::string& assignment) {
@@ -172,7 +216,7 @@ bool parse_number(const std::string& s, double& out) {
   try {
     size_t used = 0;
     out = std::stod(s, &used);
-    return used == s.size();
+    return used == s.size() && std::isfinite(out);  // nan and inf are no settings
   } catch (const std::exception&) {
     return false;
   }
@@ -207,6 +251,18 @@ nlohmann::json infer(const ConfigValue& v) {
 
 nlohmann::json check(const ConfigValue& v, const Field& f, const std::string& path, const SchemaExtension& extra);
 
+// A number below the field's minimum (or not above it) is refused, naming the key.
+template <class T>
+T bounded(T x, const ConfigValue& v, const Field& f, const std::string& path) {
+  if (f.minimum && (f.minimum_exclusive ? !(static_cast<double>(x) > *f.minimum) : static_cast<double>(x) < *f.minimum)) {
+    char bound[32];
+    std::snprintf(bound, sizeof bound, "%g", *f.minimum);
+    fail(v.location, "key '" + path + "': must be " + (f.minimum_exclusive ? "above " : "at least ") + bound + ", got " +
+                         v.scalar);
+  }
+  return x;
+}
+
 nlohmann::json check_scalar(const ConfigValue& v, const Field& f, const std::string& path) {
   auto wrong = [&]() -> nlohmann::json {
     std::string got = v.kind == ConfigValue::Kind::scalar ? "'" + v.scalar + "'"
@@ -228,18 +284,18 @@ nlohmann::json check_scalar(const ConfigValue& v, const Field& f, const std::str
     case Field::Type::integer: {
       int64_t i;
       if (v.quoted || !parse_integer(v.scalar, i)) return wrong();
-      return i;
+      return bounded(i, v, f, path);
     }
     case Field::Type::integer_or_auto: {
       if (v.scalar == "auto") return "auto";
       int64_t i;
       if (v.quoted || !parse_integer(v.scalar, i)) return wrong();
-      return i;
+      return bounded(i, v, f, path);
     }
     case Field::Type::number: {
       double d;
       if (v.quoted || !parse_number(v.scalar, d)) return wrong();
-      return d;
+      return bounded(d, v, f, path);
     }
     case Field::Type::boolean:
       if (!v.quoted && (v.scalar == "true" || v.scalar == "false")) return v.scalar == "true";
@@ -350,8 +406,7 @@ const ConfigValue* ConfigValue::find(const std::string& key) const {
 }
 
 ConfigValue load_config(const std::filesystem::path& file, const std::vector<std::string>& sets) {
-  std::set<std::string> seen;
-  ConfigValue v = load_chain(file, seen);
+  ConfigValue v = load_chain(file);
   for (const auto& s : sets) apply_set(v, s);
   return v;
 }

@@ -58,18 +58,18 @@ const attacks::ParamTable<LabSection>& lab_table() {
                "text: planted items in English text; random: uniformly random token sequences (memorization capacity, "
                "Morris et al. 2025)",
                false, {"text", "random"}),
-      param<P>("random_sequences", &P::random_sequences, "1000", "random mode: training sequences"),
-      param<P>("random_length", &P::random_length, "65", "random mode: tokens per sequence (train.seq_len + 1)"),
-      param<P>("random_vocab", &P::random_vocab, "64", "random mode: tokens are uniform over this many ids"),
-      param<P>("copies", &P::copies, "[1, 2, 4, 8, 16, 32, 64]", "the duplicate-count schedule"),
-      param<P>("items_per_count", &P::items_per_count, "2", "items of each kind per count"),
+      param<P>("random_sequences", &P::random_sequences, "1000", "random mode: training sequences").at_least(1),
+      param<P>("random_length", &P::random_length, "65", "random mode: tokens per sequence (train.seq_len + 1)").at_least(2),
+      param<P>("random_vocab", &P::random_vocab, "64", "random mode: tokens are uniform over this many ids").at_least(2),
+      param<P>("copies", &P::copies, "[1, 2, 4, 8, 16, 32, 64]", "the duplicate-count schedule").at_least(1),
+      param<P>("items_per_count", &P::items_per_count, "2", "items of each kind per count").at_least(1),
       param<P>("kinds", &P::kinds, "[canary, record, passage]", "planted kinds"),
       param<P>("background", &P::background, "[]", "text files (empty: Debian's fortunes-min)"),
-      param<P>("tokenizer_vocab", &P::tokenizer_vocab, "1024", "pieces of the byte-level BPE trained on the corpus"),
-      param<P>("prefix_tokens", &P::prefix_tokens, "0", "discoverable: prefix tokens given (0: the item's whole prefix)"),
-      param<P>("prefix_lens", &P::prefix_lens, "[]", "discoverable: sweep of prefix lengths (at most k tokens each)"),
-      param<P>("exposure_max_exact", &P::exposure_max_exact, "1000", "score every canary candidate up to this |R|"),
-      param<P>("exposure_samples", &P::exposure_samples, "1000", "candidates sampled beyond that")};
+      param<P>("tokenizer_vocab", &P::tokenizer_vocab, "1024", "pieces of the byte-level BPE trained on the corpus").at_least(257),
+      param<P>("prefix_tokens", &P::prefix_tokens, "0", "discoverable: prefix tokens given (0: the item's whole prefix)").at_least(0),
+      param<P>("prefix_lens", &P::prefix_lens, "[]", "discoverable: sweep of prefix lengths (at most k tokens each)").at_least(0),
+      param<P>("exposure_max_exact", &P::exposure_max_exact, "1000", "score every canary candidate up to this |R|").at_least(1),
+      param<P>("exposure_samples", &P::exposure_samples, "1000", "candidates sampled beyond that").at_least(1)};
   return t;
 }
 
@@ -78,12 +78,12 @@ const attacks::ParamTable<ArchSection>& arch_table() {
   using P = ArchSection;
   static const attacks::ParamTable<P> t = {
       param<P>("family", &P::family, "gpt_neox", "architecture of the trained model", false, {"gpt_neox", "llama"}),
-      param<P>("hidden_size", &P::hidden_size, "128", "width"),
-      param<P>("layers", &P::layers, "4", "depth"),
-      param<P>("heads", &P::heads, "4", "attention heads"),
+      param<P>("hidden_size", &P::hidden_size, "128", "width").at_least(1),
+      param<P>("layers", &P::layers, "4", "depth").at_least(1),
+      param<P>("heads", &P::heads, "4", "attention heads").at_least(1),
       param<P>("intermediate_size", &P::intermediate_size, "0",
-               "MLP width (0: 4 x hidden for gpt_neox, 8/3 x hidden for llama)"),
-      param<P>("max_positions", &P::max_positions, "512", "context length")};
+               "MLP width (0: 4 x hidden for gpt_neox, 8/3 x hidden for llama)").at_least(0),
+      param<P>("max_positions", &P::max_positions, "512", "context length").at_least(2)};
   return t;
 }
 
@@ -91,15 +91,15 @@ const attacks::ParamTable<TrainSection>& train_table() {
   using attacks::param;
   using P = TrainSection;
   static const attacks::ParamTable<P> t = {
-      param<P>("epochs", &P::epochs, "8", "passes over the corpus (steps follow from it unless steps > 0)"),
-      param<P>("steps", &P::steps, "0", "optimizer steps (0: from epochs)"),
-      param<P>("batch_size", &P::batch_size, "16", "sequences per step"),
-      param<P>("seq_len", &P::seq_len, "128", "tokens per sequence"),
-      param<P>("lr", &P::lr, "0.003", "peak learning rate"),
-      param<P>("warmup_steps", &P::warmup_steps, "50", "linear warm-up"),
-      param<P>("weight_decay", &P::weight_decay, "0.1", "AdamW weight decay"),
-      param<P>("grad_clip", &P::grad_clip, "1.0", "global gradient norm clip"),
-      param<P>("checkpoint_every", &P::checkpoint_every, "200", "steps between checkpoints")};
+      param<P>("epochs", &P::epochs, "8", "passes over the corpus (steps follow from it unless steps > 0)").above(0),
+      param<P>("steps", &P::steps, "0", "optimizer steps (0: from epochs)").at_least(0),
+      param<P>("batch_size", &P::batch_size, "16", "sequences per step").at_least(1),
+      param<P>("seq_len", &P::seq_len, "128", "tokens per sequence").at_least(1),
+      param<P>("lr", &P::lr, "0.003", "peak learning rate").above(0),
+      param<P>("warmup_steps", &P::warmup_steps, "50", "linear warm-up").at_least(0),
+      param<P>("weight_decay", &P::weight_decay, "0.1", "AdamW weight decay").at_least(0),
+      param<P>("grad_clip", &P::grad_clip, "1.0", "global gradient norm clip").at_least(0),
+      param<P>("checkpoint_every", &P::checkpoint_every, "200", "steps between checkpoints").at_least(0)};
   return t;
 }
 

@@ -17,6 +17,11 @@ Field map_field(std::string name, bool required, std::vector<Field> children, st
   return f;
 }
 
+Field at_least(Field f, double minimum) {
+  f.minimum = minimum;
+  return f;
+}
+
 Field attack_name_field() {
   std::vector<std::string> names;
   for (const auto& a : attacks::attack_registry()) names.push_back(a.name);
@@ -35,7 +40,7 @@ Field run_schema() {
   Field root = map_field("", true, {});
   root.children = {
       make_field("name", T::string, "", "a name for the run (default: the config file's name)"),
-      make_field("seed", T::integer, "0", "fixes every random draw of the run"),
+      at_least(make_field("seed", T::integer, "0", "fixes every random draw of the run"), 0),
       make_field("output", T::string, "", "run directory (default: runs/NAME)"),
       map_field("model", true,
                 {make_field("path", T::string, "", "model folder, llama2.c checkpoint or architecture name", true),
@@ -49,8 +54,8 @@ Field run_schema() {
       map_field("attack", false, {attack_name_field()}, "the attack and its parameters (a lab config makes its own)"),
       attacks_list,
       map_field("engine", false,
-                {make_field("batch_size", T::integer_or_auto, "auto", "rows per batch, or auto from free memory"),
-                 make_field("max_batch_size", T::integer, "1024", "upper bound for auto"),
+                {at_least(make_field("batch_size", T::integer_or_auto, "auto", "rows per batch, or auto from free memory"), 1),
+                 at_least(make_field("max_batch_size", T::integer, "1024", "upper bound for auto"), 1),
                  make_field("cuda_graphs", T::boolean, "true", "replay the decode step as a CUDA graph")}),
       map_field("profile", false,
                 {make_field("measure_ceilings", T::boolean, "true", "measure copy bandwidth and matrix rate for the roofline")}),

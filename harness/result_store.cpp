@@ -46,11 +46,37 @@ void for_each_record(const std::filesystem::path& file, const std::string& text,
 
 }  // namespace
 
+// Whether a complete line (without its newline) is a record: a JSON object with an integer id.
+bool is_record(const std::string& line) {
+  if (line.empty()) return true;  // blank lines are skipped
+  try {
+    const nlohmann::json j = nlohmann::json::parse(line);
+    return j.is_object() && j.contains("id") && j["id"].is_number_integer();
+  } catch (const nlohmann::json::parse_error&) {
+    return false;
+  }
+}
+
 ResultStore::ResultStore(std::filesystem::path file) : file_(std::move(file)) {
   if (std::filesystem::exists(file_)) {
+    // What a crash can leave after the last complete record: a torn line, or (a power loss on
+    // some file systems) a run of NUL bytes or garbage, possibly with newlines in it. That tail
+    // is cut. An invalid line followed by valid records is damage in the middle: refused.
     const std::string text = read_file(file_);
-    const size_t last = text.rfind('\n');
-    const size_t keep = last == std::string::npos ? 0 : last + 1;
+    size_t keep = 0, start = 0, first_bad_line = 0, line_no = 0;
+    bool bad_seen = false;
+    while (start < text.size()) {
+      const size_t end = text.find('\n', start);
+      if (end == std::string::npos) break;  // a torn last line
+      ++line_no;
+      const bool ok = is_record(text.substr(start, end - start));
+      if (ok && bad_seen)
+        throw Error(file_.string() + ":" + std::to_string(first_bad_line) +
+                    ": not a JSON record, and valid records follow it; the file is damaged, not torn");
+      if (!ok && !bad_seen) bad_seen = true, first_bad_line = line_no;
+      if (ok) keep = end + 1;
+      start = end + 1;
+    }
     if (keep < text.size()) {
       repaired_ = static_cast<int64_t>(text.size() - keep);
       std::filesystem::resize_file(file_, keep);
@@ -60,6 +86,13 @@ ResultStore::ResultStore(std::filesystem::path file) : file_(std::move(file)) {
     std::ofstream(file_, std::ios::binary).flush();
     if (!std::filesystem::exists(file_)) throw Error(file_.string() + ": cannot create the results file");
   }
+}
+
+void ResultStore::check_ids(int64_t items) const {
+  for (int64_t id : done_)
+    if (id < 0 || id >= items)
+      throw Error(file_.string() + ": a record has id " + std::to_string(id) + ", which belongs to no item of this run (" +
+                  std::to_string(items) + " items); it was written by another experiment");
 }
 
 std::vector<nlohmann::json> ResultStore::read_all() const {

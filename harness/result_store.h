@@ -15,11 +15,14 @@ namespace eidetic::harness {
 
 class ResultStore {
  public:
-  // Opens (creating it if needed) and repairs a torn tail. Throws eidetic::Error naming the
-  // file and line when a complete line is not a JSON object with an integer "id".
+  // Opens (creating it if needed) and repairs a torn tail: every line after the last valid
+  // record is cut when none of them is a record (a torn line, NUL bytes, garbage). Throws
+  // eidetic::Error naming the file and line when an invalid line has valid records after it.
   explicit ResultStore(std::filesystem::path file);
 
   const std::set<int64_t>& done() const { return done_; }
+  // Throws eidetic::Error when a record's id is not one of 0..items-1.
+  void check_ids(int64_t items) const;
   // Every record, ordered by id.
   std::vector<nlohmann::json> read_all() const;
   // Appends records (one line each), durably.

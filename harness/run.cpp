@@ -3,6 +3,7 @@
 
 #include <ATen/ATen.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -143,6 +144,27 @@ std::filesystem::path run_sweep(const RunPlan& plan, const RunOptions& options, 
   return dir;
 }
 
+// An exclusive lock on a run folder (flock on DIR/.lock), held while a run writes it: a second
+// run into the same folder fails at once instead of interleaving its records.
+class RunLock {
+ public:
+  explicit RunLock(const std::filesystem::path& dir) {
+    const auto file = dir / ".lock";
+    fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw Error(file.string() + ": cannot create the run folder's lock");
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd_);
+      throw Error(dir.string() + ": another eidetic run is writing this folder (wait for it, or choose another --out)");
+    }
+  }
+  ~RunLock() { ::close(fd_); }  // closing releases the lock
+  RunLock(const RunLock&) = delete;
+  RunLock& operator=(const RunLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 // A model (an architecture name gets random weights) with its engine and tokenizer.
 attacks::OpenModel open_model(const std::string& path, const std::string& tokenizer, const at::Device& device,
                               at::ScalarType dtype, const models::EngineOptions& engine, uint64_t seed) {
@@ -232,6 +254,8 @@ std::filesystem::path execute_run(const RunOptions& options, std::ostream& err) 
   const auto manifest_path = dir / "manifest.json";
   const auto results_path = dir / "results.jsonl";
 
+  std::filesystem::create_directories(dir);
+  const RunLock lock(dir);
   json manifest;
   if (std::filesystem::exists(manifest_path) || std::filesystem::exists(results_path)) {
     if (!options.resume)
@@ -249,7 +273,6 @@ std::filesystem::path execute_run(const RunOptions& options, std::ostream& err) 
     manifest.erase("error");  // of an earlier attempt that failed
   } else {
     if (options.resume) throw Error(dir.string() + ": no run to resume here");
-    std::filesystem::create_directories(dir);
     manifest["started_at"] = now_iso8601();
   }
   // The manifest exists from the start (a lab's corpus and training come before any record), so
@@ -308,7 +331,8 @@ std::filesystem::path execute_run(const RunOptions& options, std::ostream& err) 
 
     ResultStore store(results_path);
     if (store.repaired_bytes() > 0)
-      err << "resume: cut a torn last line (" << store.repaired_bytes() << " bytes) from " << results_path.string() << "\n";
+      err << "resume: cut an invalid tail (" << store.repaired_bytes() << " bytes) from " << results_path.string() << "\n";
+    store.check_ids(total);
     const int64_t done_before = static_cast<int64_t>(store.done().size());
     if (options.resume && !options.quiet) err << "resume: " << done_before << " of " << total << " items already done\n";
     Progress progress(err, total, stderr_is_terminal(), options.quiet);

@@ -22,8 +22,10 @@
 #include "corpus/npy.h"
 #include "harness/run.h"
 #include "metrics/text_metrics.h"
+#include "model_util.h"
 #include "models/config.h"
 #include "models/safetensors.h"
+#include "test_util.h"
 
 namespace eidetic {
 namespace {
@@ -44,28 +46,6 @@ std::vector<int64_t> chain(int64_t start, int64_t n) {
   std::vector<int64_t> s{start};
   while (static_cast<int64_t>(s.size()) < n) s.push_back(next_token(s.back()));
   return s;
-}
-
-// GPT-2's byte-to-unicode map, to write a byte-level tokenizer.json.
-std::string byte_symbol(int b) {
-  std::vector<int> bs;
-  for (int i = '!'; i <= '~'; ++i) bs.push_back(i);
-  for (int i = 0xA1; i <= 0xAC; ++i) bs.push_back(i);
-  for (int i = 0xAE; i <= 0xFF; ++i) bs.push_back(i);
-  int cp = -1, n = 0;
-  for (int i = 0; i < 256; ++i) {
-    const bool direct = std::find(bs.begin(), bs.end(), i) != bs.end();
-    const int c = direct ? i : 256 + n++;
-    if (i == b) cp = c;
-  }
-  std::string out;
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-  return out;
 }
 
 class AttacksTest : public ::testing::Test {
@@ -102,22 +82,10 @@ class AttacksTest : public ::testing::Test {
   // A Llama whose layers add nothing (zero projections): logits = head[:, token] x norm_scale().
   static void write_model(const fs::path& model, const at::Tensor& head) {
     fs::create_directories(model);
-    models::ModelConfig c;
-    c.family = models::Family::llama;
-    c.vocab_size = V;
-    c.hidden_size = V;
-    c.num_layers = 1;
-    c.num_heads = c.num_kv_heads = 4;
-    c.head_dim = 64;
-    c.intermediate_size = 16;
-    c.max_positions = 512;
-    c.norm = models::Norm::rms_norm;
+    models::ModelConfig c = testing::llama_config({.vocab = V, .hidden = V, .layers = 1, .heads = 4, .kv_heads = 4,
+                                                   .head_dim = 64, .intermediate = 16, .max_positions = 512},
+                                                  64);
     c.norm_eps = kNormEps;
-    c.activation = models::Activation::silu;
-    c.gated_mlp = true;
-    c.qkv_bias = c.out_bias = c.mlp_bias = false;
-    c.positions = models::PositionKind::rotary;
-    c.rotary_dim = 64;
     c.bos_token_id = 0;
     std::ofstream(model / "config.json") << models::to_hf_config_json(c);
     std::map<std::string, at::Tensor> t;
@@ -134,7 +102,7 @@ class AttacksTest : public ::testing::Test {
     t["lm_head.weight"] = head;
     models::write_safetensors(model / "model.safetensors", t);
     json vocab = json::object();
-    for (int b = 0; b < 256; ++b) vocab[byte_symbol(b)] = b;
+    for (int b = 0; b < 256; ++b) vocab[testing::byte_char(b)] = b;
     json tok = {{"version", "1.0"},
                 {"added_tokens", json::array()},
                 {"normalizer", nullptr},

@@ -186,6 +186,8 @@ def main():
                 fail(f"{tag}: last line {last!r}")
                 continue
             got = float(last.split(": ", 1)[1])
+            # exact: solved / examples, one IEEE division on both sides (np.mean of 0/1 values sums
+            # exactly), printed with round-trip digits.
             if got != want:
                 fail(f"{tag}: eidetic {got!r}, the published rule {want!r}")
             with open(os.path.join(case, "error_curve.csv")) as f:
@@ -194,12 +196,13 @@ def main():
                 fail(f"{tag}: error_curve.csv header/ending {lines[0]!r} ... {lines[-1]!r}")
                 continue
             curve = [(int(a), float(b)) for a, b in (ln.split(",") for ln in lines[1:-1])]
+            # exact: as above, every recall is solved / examples, written with round-trip digits.
             if curve != per_guess:
                 i = next((i for i in range(min(len(curve), len(per_guess))) if curve[i] != per_guess[i]),
                          min(len(curve), len(per_guess)))
                 fail(f"{tag}: error curve differs at guess {i}: eidetic {curve[i:i + 3]} rule {per_guess[i:i + 3]}")
             at_correct = [curve[i] for i, (_, c) in enumerate(rows) if c]
-            if at_correct != points:
+            if at_correct != points:  # exact: the same recalls as above
                 fail(f"{tag}: the curve at correct guesses differs from upstream's (errors, recall) points")
             if not os.path.getsize(os.path.join(case, "error_curve.svg")):
                 fail(f"{tag}: empty error_curve.svg")

@@ -12,7 +12,6 @@
 #include <array>
 #include <cstring>
 #include <fstream>
-#include <functional>
 #include <random>
 #include <set>
 #include <sstream>
@@ -30,26 +29,17 @@
 #include "kernels/ngram_set.h"
 #include "test_util.h"
 #include "tokenizers/tokenizer.h"
-#include "tokenizers/unicode.h"
 
 namespace fs = std::filesystem;
 using eidetic::Error;
 using eidetic::corpus::MegatronDataset;
 using eidetic::corpus::NgramIndex;
+using eidetic::testing::byte_char;
+using eidetic::testing::error_of;
+using eidetic::testing::TempDir;
 using Ids = std::vector<int64_t>;
 
 namespace {
-
-using eidetic::testing::TempDir;
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 // ---- Megatron files, written by hand -----------------------------------------------------
 
@@ -322,22 +312,6 @@ TEST(CorpusCli, IndexFindsQueryRows) {
 }
 
 // ---- text and JSON Lines ------------------------------------------------------------------
-
-// GPT-2's printable stand-in for each byte (the byte-level BPE alphabet).
-std::string byte_char(int b) {
-  int n = 0;
-  for (int x = 0; x < 256; ++x) {
-    const bool direct = (x >= '!' && x <= '~') || (x >= 0xA1 && x <= 0xAC) || (x >= 0xAE);
-    const char32_t c = direct ? char32_t(x) : char32_t(0x100 + n);
-    if (!direct) ++n;
-    if (x == b) {
-      std::string s;
-      eidetic::tok::unicode::append_utf8(s, c);
-      return s;
-    }
-  }
-  return {};
-}
 
 // A byte-level BPE whose ids are the bytes (0..255) plus one merge, "Ġt" (256).
 std::unique_ptr<eidetic::tok::Tokenizer> tiny_tokenizer(const TempDir& dir) {

@@ -103,6 +103,8 @@ def main():
         check(stdout == want, f"stdout after --resume {stdout!r}")
         check("lab: reusing the model" in stderr and "train: step" not in stderr, f"--resume retrained:\n{stderr[-2000:]}")
         resumed = load_json(os.path.join(out, "metrics.json"))
+        # exact: the resumed run summarizes the same records (read back with round-trip digits)
+        # by the same operations and seeds.
         check(resumed["metrics"] == metrics["metrics"], "metrics changed on --resume of a finished quickstart")
         check(load_json(os.path.join(out, "manifest.json"))["status"] == "complete", "status after --resume")
         check(os.listdir(tmp) == [], f"left in TMPDIR after --resume: {os.listdir(tmp)}")

@@ -142,6 +142,7 @@ def check_sweep(out, key, values, metric, x_of_point, x_label):
     for m, pm, v in zip(sweep["metrics"], point_metrics, values):
         check(m["name"] == f"{metric} @ {key}={v}", m["name"])
         for k in ("value", "ci_low", "ci_high", "n", "description"):
+            # exact: the sweep copies each point's metric.
             check(m.get(k) == pm.get(k), f"{m['name']}: {k} {m.get(k)} vs the point's {pm.get(k)}")
 
     ys = [pm["value"] for pm in point_metrics]
@@ -156,6 +157,7 @@ def check_sweep(out, key, values, metric, x_of_point, x_label):
     check(plot["log_x"] is True and plot["y_label"] == metric and plot["x_label"] == x_label, plot)
     series = plot["series"]
     check(len(series) == 1, f"{len(series)} series")
+    # exact (the table above and the plot): the points' values, copied.
     check(series[0]["points"] == [[x, y] for x, y in zip(xs, ys)], f"plot points {series[0]['points']}")
     check(series[0]["ci"] == [[lo, hi] for lo, hi in zip(lows, highs)], f"plot intervals {series[0]['ci']}")
 
@@ -163,10 +165,14 @@ def check_sweep(out, key, values, metric, x_of_point, x_label):
     print(f"{key} sweep: x {xs}, y {ys}; fit slope {slope} intercept {intercept} r2 {r2}")
     fit = sweep["fit"]
     check(fit["points"] == len(values), f"fit over {fit['points']} points")
-    # The same formula on the same doubles; the sums may round differently in the last bits.
+    # The same formula in the same order on the same doubles, so equal to within an ulp or two
+    # (Python's ** 2 is libm's pow where ours multiplies; ours clamps r2 at 1 where rounding can
+    # put it a few ulp above; measured: 1 ulp, on r2). rel_tol 1e-14 (~45 ulp) leaves room for the
+    # mild cancellation in the intercept; abs_tol 1e-15 serves a value near 0 (a flat sweep's
+    # slope), ~20 ulp of the O(0.1-1) terms it is the difference of.
     for name, mine in (("slope", slope), ("intercept", intercept), ("r2", r2)):
-        check(math.isclose(fit[name], mine, rel_tol=1e-9, abs_tol=1e-12), f"fit {name} {fit[name]}, recomputed {mine}")
-        check(plot["fit"][name] == fit[name], f"plot fit {name} {plot['fit'][name]} vs {fit[name]}")
+        check(math.isclose(fit[name], mine, rel_tol=1e-14, abs_tol=1e-15), f"fit {name} {fit[name]}, recomputed {mine}")
+        check(plot["fit"][name] == fit[name], f"plot fit {name} {plot['fit'][name]} vs {fit[name]}")  # exact: a copy
     check(plot["fit"]["kind"] == "loglinear", plot["fit"])
 
     n_metrics, n_rows = check_report(out)
@@ -189,8 +195,8 @@ def main():
         print(f"attack sweep run: {time.time() - t0:.1f} s")
         pms = check_sweep(out, KEY, VALUES, METRIC, lambda i, m: VALUES[i], KEY)
         for v, pm in zip(VALUES, pms):
-            # A mean of N 0/1 values against count / N.
-            check(abs(pm["value"] - expected[v]) < 1e-12, f"{KEY}={v}: rate {pm['value']}, expected {expected[v]}")
+            # exact: a mean of N 0/1 values sums exactly in double, then divides once, as count / N.
+            check(pm["value"] == expected[v], f"{KEY}={v}: rate {pm['value']}, expected {expected[v]}")
             check(pm["n"] == N, f"{KEY}={v}: n {pm['n']}")
 
         # A lab sweep over the model's width, plotted against the trained models' parameter counts.

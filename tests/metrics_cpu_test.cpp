@@ -22,11 +22,15 @@
 #include "metrics/challenge.h"
 #include "metrics/membership.h"
 #include "metrics/text_metrics.h"
+#include "test_util.h"
 
 namespace m = eidetic::metrics;
 using eidetic::Error;
 
 namespace {
+
+using eidetic::testing::error_of;
+using eidetic::testing::read_file;
 
 std::filesystem::path temp_dir(const std::string& name) {
   const auto dir = std::filesystem::temp_directory_path() /
@@ -41,23 +45,6 @@ void write_text(const std::filesystem::path& p, const std::string& text) {
   out << text;
 }
 
-std::string read_text(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 std::vector<int64_t> chars(const std::string& s) { return std::vector<int64_t>(s.begin(), s.end()); }
 
 }  // namespace
@@ -65,6 +52,8 @@ std::vector<int64_t> chars(const std::string& s) { return std::vector<int64_t>(s
 // ---- membership inference ------------------------------------------------------------------
 
 TEST(Membership, PerfectReversedAndTiedAuc) {
+  // exact (all four): the AUC is an integer pair count over 2 x members x non-members, here
+  // 0, 1, 1/2 and 3/4, each a dyadic fraction that one division reproduces exactly.
   EXPECT_EQ(m::roc_auc({0.9, 0.8, 0.3, 0.1}, {1, 1, 0, 0}), 1.0);
   EXPECT_EQ(m::roc_auc({0.9, 0.8, 0.3, 0.1}, {0, 0, 1, 1}), 0.0);
   EXPECT_EQ(m::roc_auc({0.5, 0.5, 0.5, 0.5, 0.5}, {1, 0, 1, 0, 0}), 0.5);
@@ -75,13 +64,15 @@ TEST(Membership, PerfectReversedAndTiedAuc) {
 TEST(Membership, CurveMatchesScikitLearnsExample) {
   // sklearn.metrics.roc_curve([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], drop_intermediate=False)
   const m::RocCurve c = m::roc_curve({0.1, 0.4, 0.35, 0.8}, {0, 0, 1, 1});
+  // exact: the rates are counts over 2, dyadic; the thresholds are the input scores, copied.
   EXPECT_EQ(c.fpr, (std::vector<double>{0, 0, 0.5, 0.5, 1}));
   EXPECT_EQ(c.tpr, (std::vector<double>{0, 0.5, 0.5, 1, 1}));
   ASSERT_EQ(c.thresholds.size(), 5u);
   EXPECT_EQ(c.thresholds[0], std::numeric_limits<double>::infinity());
   EXPECT_EQ(std::vector<double>(c.thresholds.begin() + 1, c.thresholds.end()), (std::vector<double>{0.8, 0.4, 0.35, 0.1}));
-  EXPECT_EQ(m::roc_auc({0.1, 0.4, 0.35, 0.8}, {0, 0, 1, 1}), 0.75);
+  EXPECT_EQ(m::roc_auc({0.1, 0.4, 0.35, 0.8}, {0, 0, 1, 1}), 0.75);  // exact: 6 of 8 half-pairs
 
+  // exact: tpr_at_fpr returns one of the curve's (dyadic) TPR values as is, or 0.
   EXPECT_EQ(m::tpr_at_fpr(c, 0.0), 0.5);
   EXPECT_EQ(m::tpr_at_fpr(c, 0.49), 0.5);
   EXPECT_EQ(m::tpr_at_fpr(c, 0.5), 1.0);
@@ -91,6 +82,7 @@ TEST(Membership, CurveMatchesScikitLearnsExample) {
 
 TEST(Membership, TiedScoresGiveOnePoint) {
   const m::RocCurve c = m::roc_curve({1, 1, 0}, {1, 0, 0});
+  // exact: counts over 1 and 2 (dyadic); the last threshold is the input score 0, copied.
   EXPECT_EQ(c.fpr, (std::vector<double>{0, 0.5, 1}));
   EXPECT_EQ(c.tpr, (std::vector<double>{0, 1, 1}));
   EXPECT_EQ(c.thresholds.back(), 0.0);
@@ -104,6 +96,8 @@ TEST(Membership, TprAtOneInAThousand) {
   for (int i = 0; i < 5; ++i) s.push_back(2000 + i), l.push_back(1);
   for (int i = 0; i < 5; ++i) s.push_back(-1 - i), l.push_back(1);
   const m::RocCurve c = m::roc_curve(s, l);
+  // exact: TPR values are counts over the 10 members, returned as computed: 5 / 10 rounds to 0.5
+  // exactly, 10 / 10 is 1.
   EXPECT_EQ(m::tpr_at_fpr(c, 0.0), 0.5);
   EXPECT_EQ(m::tpr_at_fpr(c, 0.001), 0.5);  // one false positive allowed, no member gained by it
   EXPECT_EQ(m::tpr_at_fpr(c, 1.0), 1.0);
@@ -123,6 +117,7 @@ TEST(Membership, Errors) {
 
 TEST(Membership, BootstrapAuc) {
   const m::Interval perfect = m::bootstrap_auc({0.9, 0.8, 0.3, 0.1}, {1, 1, 0, 0}, 200);
+  // exact: every resample of a perfect separation wins every pair: the count over itself, 1.
   EXPECT_EQ(perfect.value, 1.0);
   EXPECT_EQ(perfect.low, 1.0);
   EXPECT_EQ(perfect.high, 1.0);
@@ -135,13 +130,13 @@ TEST(Membership, BootstrapAuc) {
     s.push_back(std::sin(i * 12.9898) * 0.5 + (i % 3 == 0 ? 0.4 : 0.0));
   }
   const m::Interval a = m::bootstrap_auc(s, l, 500, 0.9, 7);
-  EXPECT_EQ(a.value, m::roc_auc(s, l));
+  EXPECT_EQ(a.value, m::roc_auc(s, l));  // exact: the same function on the same inputs
   EXPECT_LT(a.low, a.value);
   EXPECT_GT(a.high, a.value);
   EXPECT_GT(a.low, 0.5);
   const m::Interval b = m::bootstrap_auc(s, l, 500, 0.9, 7);
-  EXPECT_EQ(a.low, b.low);  // a function of the seed
-  EXPECT_EQ(a.high, b.high);
+  EXPECT_EQ(a.low, b.low);  // exact: a function of the seed, recomputed by the same operations
+  EXPECT_EQ(a.high, b.high);  // exact: as above
   const m::Interval wide = m::bootstrap_auc(s, l, 500, 0.99, 7);
   EXPECT_LE(wide.low, a.low);
   EXPECT_GE(wide.high, a.high);
@@ -155,7 +150,7 @@ TEST(TextMetrics, ZlibMatchesPythonsLengths) {
   EXPECT_EQ(m::zlib_compressed_bytes("hello world"), 19);
   EXPECT_EQ(m::zlib_compressed_bytes(std::string(1000, 'a')), 17);
   EXPECT_EQ(m::zlib_compressed_bytes("Z\xC3\xBCrich \xE2\x80\x93 \xE6\x9D\xB1\xE4\xBA\xAC \xF0\x9F\x99\x82"), 32);
-  EXPECT_EQ(m::zlib_entropy_bits("hello world"), 152.0);
+  EXPECT_EQ(m::zlib_entropy_bits("hello world"), 152.0);  // exact: 8 x 19 bytes, an integer
 }
 
 TEST(TextMetrics, LowercaseAsciiOnly) {
@@ -172,6 +167,7 @@ TEST(TextMetrics, EditDistance) {
   EXPECT_EQ(m::token_edit_distance({1, 2, 3}, {}), 3);
   EXPECT_EQ(m::token_edit_distance({1, 2, 3}, {1, 2, 3}), 0);
   EXPECT_EQ(m::token_edit_distance({1, 2, 3}, {3, 2, 1}), 2);
+  // exact: one IEEE division of the same two integers on both sides (3.0 / 7.0 rounds once).
   EXPECT_EQ(m::normalized_edit_distance(chars("kitten"), chars("sitting")), 3.0 / 7.0);
   EXPECT_EQ(m::normalized_edit_distance({1, 2}, {}), 2.0);
   EXPECT_EQ(m::normalized_edit_distance({}, {}), 0.0);
@@ -179,20 +175,26 @@ TEST(TextMetrics, EditDistance) {
 
 TEST(TextMetrics, Bleu4) {
   const std::vector<int64_t> ref{5, 8, 13, 21, 34, 55};
-  EXPECT_EQ(m::bleu4(ref, ref), 1.0);
-  EXPECT_EQ(m::bleu4({}, ref), 0.0);
-  EXPECT_EQ(m::bleu4({1, 2, 3}, ref), 0.0);  // no unigram in common
+  EXPECT_EQ(m::bleu4(ref, ref), 1.0);  // exact: every precision 1, log 1 = 0, exp(0) x 1 = 1
+  EXPECT_EQ(m::bleu4({}, ref), 0.0);   // exact: returned as a constant
+  EXPECT_EQ(m::bleu4({1, 2, 3}, ref), 0.0);  // no unigram in common; exact: returned as a constant
   // p = 4/5, 3/4, 2/3, 1/2; no brevity penalty: (0.2)^(1/4). NLTK: 0.668740304976422.
+  // NLTK's own formula (fsum of 0.25 log p, then exp), so equal to the last bit when log and exp
+  // come from the same libm (0 ulp here); DOUBLE_EQ's 4 ulp admit another C library's log/exp.
   EXPECT_DOUBLE_EQ(m::bleu4({1, 2, 3, 4, 5}, {1, 2, 3, 4, 6}), 0.668740304976422);
   // p3 and p4 have no match: method1 makes them 0.1/2 and 0.1/1. NLTK: 0.1880301546543197.
+  // As above: NLTK's formula, 4 ulp for another libm (0 here).
   EXPECT_DOUBLE_EQ(m::bleu4({1, 2, 9, 3}, {1, 2, 3, 4}), 0.1880301546543197);
   // A correct half: every precision 1, brevity penalty exp(1 - 8/4).
+  // exp(1 - 8.0 / 4.0) x exp(0): exp(-1) on both sides, but the compiler may fold the test's
+  // (correctly rounded) while libm's exp is only within an ulp: DOUBLE_EQ's 4 ulp (0 here).
   EXPECT_DOUBLE_EQ(m::bleu4({1, 2, 3, 4}, {1, 2, 3, 4, 5, 6, 7, 8}), std::exp(-1.0));
   // Clipping: the candidate's five 7s match the reference's one.
   EXPECT_LT(m::bleu4({7, 7, 7, 7, 7}, {7, 1, 2, 3, 4}), 0.2);
 }
 
 TEST(TextMetrics, TrigramJaccard) {
+  // exact (all): one IEEE division of the same two set sizes on both sides, or a constant.
   EXPECT_EQ(m::trigram_jaccard({1, 2, 3, 4}, {2, 3, 4, 5}), 1.0 / 3.0);
   EXPECT_EQ(m::trigram_jaccard({1, 2, 3, 4}, {1, 2, 3, 4}), 1.0);
   EXPECT_EQ(m::trigram_jaccard({1, 2, 3, 1, 2, 3}, {1, 2, 3}), 1.0 / 3.0);  // sets: {123, 231, 312} vs {123}
@@ -214,14 +216,14 @@ TEST(Challenge, DuplicatesCountOnce) {
   const auto s = m::score_challenge({right(0), right(0), wrong(1), right(1), right(0)}, kAnswers);
   EXPECT_EQ(s.examples, 4);
   EXPECT_EQ(s.correct, 2);
-  EXPECT_EQ(s.recall_at_100_errors, 0.5);
+  EXPECT_EQ(s.recall_at_100_errors, 0.5);  // exact: 2 of 4 examples, dyadic
   EXPECT_EQ(s.guesses, 5);
   EXPECT_EQ(s.wrong, 1);
   EXPECT_EQ(s.correct_guesses, 4);
   EXPECT_EQ(s.solved, 2);
   EXPECT_EQ(s.guesses_in_budget, 5);
   const std::vector<std::pair<int64_t, double>> curve{{0, 0.25}, {0, 0.25}, {1, 0.25}, {1, 0.5}, {1, 0.5}};
-  EXPECT_EQ(s.curve, curve);
+  EXPECT_EQ(s.curve, curve);  // exact: recalls are counts over 4, dyadic
 }
 
 TEST(Challenge, HundredthWrongGuessEndsTheBudget) {
@@ -231,13 +233,13 @@ TEST(Challenge, HundredthWrongGuessEndsTheBudget) {
   g.push_back(wrong(1));  // the 100th wrong guess
   g.push_back(right(1));  // too late
   const auto s = m::score_challenge(g, kAnswers);
-  EXPECT_EQ(s.recall_at_100_errors, 0.25);
+  EXPECT_EQ(s.recall_at_100_errors, 0.25);  // exact: 1 of 4, dyadic
   EXPECT_EQ(s.correct, 1);
   EXPECT_EQ(s.solved, 2);
   EXPECT_EQ(s.guesses_in_budget, 100);
-  EXPECT_EQ(s.curve.back(), (std::pair<int64_t, double>{100, 0.5}));
+  EXPECT_EQ(s.curve.back(), (std::pair<int64_t, double>{100, 0.5}));  // exact: 2 of 4
 
-  // With a budget of 101 the last guess counts.
+  // With a budget of 101 the last guess counts. exact, as every recall below: counts over 4.
   EXPECT_EQ(m::score_challenge(g, kAnswers, 101).recall_at_100_errors, 0.5);
   // A budget of one: the first wrong guess ends it.
   EXPECT_EQ(m::score_challenge({wrong(0), right(0)}, kAnswers, 1).recall_at_100_errors, 0.0);
@@ -318,7 +320,7 @@ TEST(Challenge, WriteThenReadRoundTrips) {
   const auto f = dir / "out.csv";
   const std::vector<m::ChallengeGuess> g{{3, {50256, 0, 17}}, {0, {}}, {999, {1}}};
   m::write_guesses_csv(f, g);
-  EXPECT_EQ(read_text(f), "Example ID,Suffix Guess\n3,\"[50256,0,17]\"\n0,\"[]\"\n999,\"[1]\"\n");
+  EXPECT_EQ(read_file(f), "Example ID,Suffix Guess\n3,\"[50256,0,17]\"\n0,\"[]\"\n999,\"[1]\"\n");
   EXPECT_FALSE(std::filesystem::exists(dir / "out.csv.tmp"));
   const auto back = m::read_guesses_csv(f);
   ASSERT_EQ(back.size(), g.size());
@@ -341,8 +343,8 @@ TEST(Challenge, ScoreCommand) {
   ASSERT_FALSE(r.out.empty());
   const std::string out = r.out.substr(0, r.out.size() - 1);
   EXPECT_EQ(out.substr(out.rfind('\n') + 1), "recall_at_100_errors: 0.5");
-  EXPECT_EQ(read_text(dir / "error_curve.csv"), "wrong_guesses,recall\n0,0.25\n1,0.25\n1,0.25\n1,0.5\n2,0.5\n");
-  const std::string svg = read_text(dir / "error_curve.svg");
+  EXPECT_EQ(read_file(dir / "error_curve.csv"), "wrong_guesses,recall\n0,0.25\n1,0.25\n1,0.25\n1,0.5\n2,0.5\n");
+  const std::string svg = read_file(dir / "error_curve.svg");
   EXPECT_EQ(svg.rfind("<svg", 0), 0u);
   EXPECT_NE(svg.find("</svg>"), std::string::npos);
 

@@ -231,25 +231,35 @@ def main():
             continue
         fpr, tpr, thr = roc_curve(case["labels"], case["scores"], drop_intermediate=False)
         thr_got = [math.inf if t == "inf" else -math.inf if t == "-inf" else t for t in got["thresholds"]]
+        # exact: both sides divide the same integer counts by the same class size, once; the
+        # thresholds are the input scores, copied (JSON carries doubles with round-trip digits).
         rep.check("roc_curve fpr", got["fpr"] == fpr.tolist(), f"{tag}\n  ours {got['fpr'][:10]}\n  sklearn {fpr.tolist()[:10]}")
         rep.check("roc_curve tpr", got["tpr"] == tpr.tolist(), f"{tag}\n  ours {got['tpr'][:10]}\n  sklearn {tpr.tolist()[:10]}")
         rep.check("roc_curve thresholds", thr_got == thr.tolist(), f"{tag}\n  ours {thr_got[:10]}\n  sklearn {thr.tolist()[:10]}")
         ref_auc = roc_auc_score(case["labels"], case["scores"])
         worst_auc = max(worst_auc, abs(got["auc"] - ref_auc))
+        # scikit-learn sums up to n = 5000 trapezoids in floating point: worst case ~n u = 5.6e-13
+        # absolute on a value <= 1 (measured: 1.1e-16); 1e-12 sits just above that bound.
         rep.check("roc_auc vs roc_auc_score", abs(got["auc"] - ref_auc) <= 1e-12, f"{tag}: ours {got['auc']!r} sklearn {ref_auc!r}")
         if len(case["scores"]) <= 1000:
             exact = float(mann_whitney(case["scores"], case["labels"]))
+            # float(Fraction) rounds once; ours divides the exact integer count in long double,
+            # then rounds to double: at most 1 ulp apart (<= 1.1e-16 below 1; measured: 0).
             rep.check("roc_auc vs the exact fraction", abs(got["auc"] - exact) <= 1e-16 * max(1.0, exact) * 2,
                       f"{tag}: ours {got['auc']!r} exact {exact!r}")
         want = [max(float(t) for f, t in zip(fpr, tpr) if f <= m) for m in case["max_fpr"]]
+        # exact: each value is one of the curves' TPRs above, copied.
         rep.check("tpr_at_fpr", got["tpr_at"] == want, f"{tag} max_fpr {case['max_fpr']}: ours {got['tpr_at']} want {want}")
     for case, got in zip(bad_inputs, answer["roc"][len(roc_cases):]):
         rep.check("roc errors", "error" in got, f"{case}: no error, got {str(got)[:200]}")
 
     for case, got in zip(boot_cases, answer["bootstrap_auc"]):
         value, low, high = bootstrap_auc(case["scores"], case["labels"], case["samples"], case["confidence"], case["seed"])
-        ok = "error" not in got and abs(got["value"] - value) <= 1e-15 and abs(got["low"] - low) <= 1e-15 and \
-            abs(got["high"] - high) <= 1e-15 and got["n"] == len(case["scores"]) and got["low"] <= got["high"]
+        # Every AUC here is a Mann-Whitney count over the pairs: float(Fraction) rounds once, ours
+        # twice (long double, then double), so at most 1 ulp apart (<= 1.1e-16 for values <= 1;
+        # measured: 0), as in the exact-fraction check above.
+        ok = "error" not in got and abs(got["value"] - value) <= 2e-16 and abs(got["low"] - low) <= 2e-16 and \
+            abs(got["high"] - high) <= 2e-16 and got["n"] == len(case["scores"]) and got["low"] <= got["high"]
         rep.check("bootstrap_auc", ok, f"{case}: ours {got}, want value {value} low {low} high {high}")
 
     # Text metrics.
@@ -266,11 +276,14 @@ def main():
         tag = f"candidate {cand[:20]} reference {ref[:20]}"
         d = levenshtein(cand, ref)
         rep.check("token_edit_distance", e == d, f"{tag}: ours {e} python {d}")
+        # exact: one IEEE division of the same two integers on both sides.
         rep.check("normalized_edit_distance", ne == d / max(len(ref), 1), f"{tag}: ours {ne} want {d / max(len(ref), 1)}")
         want = float(sentence_bleu([ref], cand, smoothing_function=smooth))
+        # exact: NLTK's formula (math.fsum of w log p, then exp) with the same libm's log and exp.
         exact_bleu += b == want
         rep.check("bleu4 vs nltk", b == want, f"{tag}: ours {b!r} nltk {want!r}")
         jw = trigram_jaccard(cand, ref)
+        # exact: one IEEE division of the same two set sizes on both sides.
         rep.check("trigram_jaccard", j == jw, f"{tag}: ours {j!r} python {jw!r}")
 
     print(f"{rep.checks} checks: {len(roc_cases)} ROC cases (largest |AUC - roc_auc_score| {worst_auc:.3g}), "

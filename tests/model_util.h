@@ -13,24 +13,74 @@ namespace eidetic::testing {
 
 using models::ModelConfig;
 
-inline ModelConfig tiny_llama() {
+// The sizes of a test model; the family helpers below add each family's other choices.
+struct Sizes {
+  int64_t vocab = 0, hidden = 0, layers = 0, heads = 0, kv_heads = 0, head_dim = 0, intermediate = 0, max_positions = 0;
+};
+
+// A config of `family` with these sizes and ModelConfig's defaults for everything else.
+inline ModelConfig sized_config(models::Family family, const Sizes& s) {
   ModelConfig c;
-  c.family = models::Family::llama;
-  c.vocab_size = 97;
-  c.hidden_size = 32;
-  c.num_layers = 2;
-  c.num_heads = 4;
-  c.num_kv_heads = 2;
-  c.head_dim = 8;
-  c.intermediate_size = 48;
-  c.max_positions = 64;
+  c.family = family;
+  c.vocab_size = s.vocab;
+  c.hidden_size = s.hidden;
+  c.num_layers = s.layers;
+  c.num_heads = s.heads;
+  c.num_kv_heads = s.kv_heads;
+  c.head_dim = s.head_dim;
+  c.intermediate_size = s.intermediate;
+  c.max_positions = s.max_positions;
+  return c;
+}
+
+// Llama: RMSNorm, a gated SiLU MLP, no biases, rotary positions on `rotary_dim` dimensions.
+inline ModelConfig llama_config(const Sizes& s, int64_t rotary_dim) {
+  ModelConfig c = sized_config(models::Family::llama, s);
   c.norm = models::Norm::rms_norm;
   c.activation = models::Activation::silu;
   c.gated_mlp = true;
   c.qkv_bias = c.out_bias = c.mlp_bias = false;
   c.positions = models::PositionKind::rotary;
-  c.rotary_dim = 8;
+  c.rotary_dim = rotary_dim;
   return c;
+}
+
+// GPT-NeoX: exact GELU, rotary positions on `rotary_dim` dimensions, a parallel residual.
+inline ModelConfig neox_config(const Sizes& s, int64_t rotary_dim) {
+  ModelConfig c = sized_config(models::Family::gpt_neox, s);
+  c.activation = models::Activation::gelu_exact;
+  c.positions = models::PositionKind::rotary;
+  c.rotary_dim = rotary_dim;
+  c.parallel_residual = true;
+  return c;
+}
+
+// GPT-2: tanh GELU, learned positions, the head tied to the embedding.
+inline ModelConfig gpt2_config(const Sizes& s) {
+  ModelConfig c = sized_config(models::Family::gpt2, s);
+  c.activation = models::Activation::gelu_tanh;
+  c.tied_embeddings = true;
+  return c;
+}
+
+// GPT-Neo: GPT-2's choices without q/k/v biases, unscaled scores computed in fp32, and the second
+// of two layers attending only to the last `window` positions.
+inline ModelConfig gpt_neo_config(const Sizes& s, int64_t window) {
+  ModelConfig c = sized_config(models::Family::gpt_neo, s);
+  c.activation = models::Activation::gelu_tanh;
+  c.qkv_bias = false;
+  c.scale_attention = false;
+  c.attention_in_fp32 = true;
+  c.local_layers = {false, true};
+  c.window_size = window;
+  c.tied_embeddings = true;
+  return c;
+}
+
+inline ModelConfig tiny_llama() {
+  return llama_config({.vocab = 97, .hidden = 32, .layers = 2, .heads = 4, .kv_heads = 2, .head_dim = 8,
+                       .intermediate = 48, .max_positions = 64},
+                      8);
 }
 
 inline std::map<std::string, at::Tensor> llama_tensors(const ModelConfig& c, uint64_t seed) {
@@ -58,45 +108,46 @@ inline std::map<std::string, at::Tensor> llama_tensors(const ModelConfig& c, uin
 
 // A GPT-Neo with a local window shorter than the sequences the tests use.
 inline ModelConfig tiny_gpt_neo() {
-  ModelConfig c;
-  c.family = models::Family::gpt_neo;
-  c.vocab_size = 61;
-  c.hidden_size = 24;
-  c.num_layers = 2;
-  c.num_heads = 3;
-  c.num_kv_heads = 3;
-  c.head_dim = 8;
-  c.intermediate_size = 40;
-  c.max_positions = 64;
-  c.activation = models::Activation::gelu_tanh;
-  c.qkv_bias = false;
-  c.scale_attention = false;
-  c.attention_in_fp32 = true;
-  c.local_layers = {false, true};
-  c.window_size = 4;
-  c.tied_embeddings = true;
-  return c;
+  return gpt_neo_config({.vocab = 61, .hidden = 24, .layers = 2, .heads = 3, .kv_heads = 3, .head_dim = 8,
+                         .intermediate = 40, .max_positions = 64},
+                        4);
+}
+
+// Random tensors for the builders here and in the suites, drawn from the global generator in
+// the order of the calls. A norm under `name`: a weight near 1 and a bias near 0, of size n.
+inline void add_norm(std::map<std::string, at::Tensor>& t, const std::string& name, int64_t n) {
+  t[name + ".weight"] = 1 + 0.1 * at::randn({n});
+  t[name + ".bias"] = 0.1 * at::randn({n});
+}
+
+// A projection under `name`: a weight of `shape` times 0.3, then a bias of `bias_size` times
+// `bias_scale`.
+inline void add_linear(std::map<std::string, at::Tensor>& t, const std::string& name, at::IntArrayRef shape,
+                       int64_t bias_size, double bias_scale = 0.1) {
+  t[name + ".weight"] = at::randn(shape) * 0.3;
+  t[name + ".bias"] = at::randn({bias_size}) * bias_scale;
+}
+
+// What GPT-2 and GPT-Neo draw first after seeding: the token and position embeddings.
+inline std::map<std::string, at::Tensor> gpt2_embeddings(const ModelConfig& c, uint64_t seed) {
+  at::manual_seed(seed);
+  std::map<std::string, at::Tensor> t;
+  t["transformer.wte.weight"] = at::randn({c.vocab_size, c.hidden_size});
+  t["transformer.wpe.weight"] = at::randn({c.max_positions, c.hidden_size}) * 0.5;
+  return t;
 }
 
 inline std::map<std::string, at::Tensor> gpt_neo_tensors(const ModelConfig& c, uint64_t seed) {
-  at::manual_seed(seed);
+  std::map<std::string, at::Tensor> t = gpt2_embeddings(c, seed);
   const int64_t H = c.hidden_size, I = c.intermediate_size;
-  std::map<std::string, at::Tensor> t;
-  t["transformer.wte.weight"] = at::randn({c.vocab_size, H});
-  t["transformer.wpe.weight"] = at::randn({c.max_positions, H}) * 0.5;
   for (int64_t i = 0; i < c.num_layers; ++i) {
     const std::string p = "transformer.h." + std::to_string(i) + ".";
-    t[p + "ln_1.weight"] = 1 + 0.1 * at::randn({H});
-    t[p + "ln_1.bias"] = 0.1 * at::randn({H});
+    add_norm(t, p + "ln_1", H);
     for (const char* n : {"q_proj", "k_proj", "v_proj"}) t[p + "attn.attention." + n + ".weight"] = at::randn({H, H}) * 0.3;
-    t[p + "attn.attention.out_proj.weight"] = at::randn({H, H}) * 0.3;
-    t[p + "attn.attention.out_proj.bias"] = 0.1 * at::randn({H});
-    t[p + "ln_2.weight"] = 1 + 0.1 * at::randn({H});
-    t[p + "ln_2.bias"] = 0.1 * at::randn({H});
-    t[p + "mlp.c_fc.weight"] = at::randn({I, H}) * 0.3;
-    t[p + "mlp.c_fc.bias"] = 0.1 * at::randn({I});
-    t[p + "mlp.c_proj.weight"] = at::randn({H, I}) * 0.3;
-    t[p + "mlp.c_proj.bias"] = 0.1 * at::randn({H});
+    add_linear(t, p + "attn.attention.out_proj", {H, H}, H);
+    add_norm(t, p + "ln_2", H);
+    add_linear(t, p + "mlp.c_fc", {I, H}, I);
+    add_linear(t, p + "mlp.c_proj", {H, I}, H);
   }
   t["transformer.ln_f.weight"] = at::ones({H});
   t["transformer.ln_f.bias"] = at::zeros({H});

@@ -30,6 +30,7 @@ using models::ModelConfig;
 using testing::llama_tensors;
 using testing::tiny_llama;
 
+using testing::error_of;
 using testing::TempDir;
 
 void write_text(const fs::path& p, const std::string& s) { std::ofstream(p) << s; }
@@ -40,15 +41,6 @@ fs::path save_model(const fs::path& dir, const ModelConfig& c, const std::map<st
   write_text(dir / "config.json", models::to_hf_config_json(c));
   models::write_safetensors(dir / "model.safetensors", t);
   return dir;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 at::Device cpu() { return at::Device(at::kCPU); }

@@ -29,14 +29,9 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 using harness::render_svg_plot;
+using testing::error_of;
+using testing::read_file;
 using testing::TempDir;
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 void write_file(const fs::path& p, const std::string& text) {
   std::ofstream out(p, std::ios::binary);
@@ -621,15 +616,6 @@ TEST(Report, MinimalMetricsAreEnough) {
   harness::write_reports(dir);
   EXPECT_NE(read_file(dir / "report.md").find("No metrics."), std::string::npos);
   EXPECT_NE(read_file(dir / "report.md").find("# Eidetic report: run"), std::string::npos);  // named after the folder
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 TEST(Report, ErrorsNameTheFile) {

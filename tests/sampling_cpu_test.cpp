@@ -25,7 +25,11 @@ TEST(Sampler, ZeroTemperatureIsGreedy) {
   const auto r = ops::sample_tokens(logits, at::arange(33), step_tensor(0), p);
   EXPECT_TRUE(at::equal(r.tokens, logits.argmax(1)));
   const at::Tensor ref = at::log_softmax(logits, 1).gather(1, r.tokens.unsqueeze(1)).squeeze(1);
-  EXPECT_TRUE(at::allclose(r.logprobs, ref, 1e-5, 1e-5));
+  // Ours: log-sum-exp in double, rounded to fp32 (<= 0.5 ulp: 2.4e-7 at |lp| <= 4.6). The
+  // reference: fp32 log_softmax, whose sum of 1000 exps carries ~sqrt(1000) u ~ 2e-6 of
+  // relative rounding in a random-signed accumulation (worst case 1000 u = 6e-5, never
+  // approached). 1e-5 + 1e-5 |ref| (1e-5..5.6e-5 here) is 5-25x those; measured: 4.8e-7.
+  EXPECT_TRUE(at::allclose(r.logprobs, ref, /*rtol=*/1e-5, /*atol=*/1e-5));
 }
 
 TEST(Sampler, TemperatureSchedule) {
@@ -33,10 +37,10 @@ TEST(Sampler, TemperatureSchedule) {
   p.temperature_start = 10.f;
   p.temperature_end = 1.f;
   p.temperature_steps = 20;
-  EXPECT_FLOAT_EQ(kernels::temperature_at(p, 0), 10.f);
-  EXPECT_FLOAT_EQ(kernels::temperature_at(p, 10), 5.5f);
-  EXPECT_FLOAT_EQ(kernels::temperature_at(p, 20), 1.f);
-  EXPECT_FLOAT_EQ(kernels::temperature_at(p, 500), 1.f);
+  EXPECT_FLOAT_EQ(kernels::temperature_at(p, 0), 10.f);   // exact: fmaf(-9, 0, 10)
+  EXPECT_FLOAT_EQ(kernels::temperature_at(p, 10), 5.5f);  // exact: fmaf(-9, 10 / 20 = 0.5, 10), no rounding
+  EXPECT_FLOAT_EQ(kernels::temperature_at(p, 20), 1.f);   // exact: temperature_end, returned as is
+  EXPECT_FLOAT_EQ(kernels::temperature_at(p, 500), 1.f);  // exact: temperature_end, returned as is
 }
 
 TEST(Sampler, DependsOnlyOnSeedStreamAndStep) {
@@ -70,8 +74,13 @@ at::Tensor expected_distribution(const at::Tensor& x, float t, int64_t k, float 
     const auto [sorted, order] = at::sort(prob, 0, /*descending=*/true);
     const at::Tensor cum = at::cumsum(sorted, 0);
     // The smallest prefix reaching top_p, then every token tied with its last member.
+    // 1e-12: far above the rounding of a double cumsum of 12 terms (~1e-15), far below any
+    // nonzero probability here (>= 1e-3), so a prefix whose mass equals top_p up to rounding
+    // counts as reaching it.
     const int64_t last = (cum < top_p - 1e-12).sum().item<int64_t>();
     const double boundary = sorted[std::min<int64_t>(last, x.size(0) - 1)].item<double>();
+    // 1e-15: tied logits give double probabilities equal up to a few ulp (~1e-17); distinct
+    // logits here differ by >= 0.05, so their probabilities by >= 1e-3.
     keep = keep & (prob >= boundary - 1e-15);
     prob = at::softmax(z.masked_fill(~keep, -INFINITY), 0);
   }
@@ -142,8 +151,12 @@ TEST(TokenScores, MatchLogSoftmaxEntropyAndRank) {
     const at::Tensor ref_entropy = -(logp.exp() * logp).sum(1);
     const at::Tensor xt = x.gather(1, targets.unsqueeze(1));
     const at::Tensor ref_rank = (x > xt).sum(1) + 1;
-    EXPECT_TRUE(at::allclose(s.logprob.to(at::kDouble), ref, 1e-5, 1e-5)) << c10::toString(dtype);
-    EXPECT_TRUE(at::allclose(s.entropy.to(at::kDouble), ref_entropy, 1e-5, 1e-5)) << c10::toString(dtype);
+    // Both sides compute in double from the same (already rounded) logits; ours is rounded to
+    // fp32 at the end: |ours - ref| <= 2^-24 |ref| (6e-8 relative) plus double rounding (~1e-15).
+    // rtol 1e-6 is 17x that bound (measured: 5.8e-8 relative); no atol: every value here is far
+    // from 0 (|log-prob| >= 2.5, entropy >= 1.6), so the relative bound alone applies.
+    EXPECT_TRUE(at::allclose(s.logprob.to(at::kDouble), ref, /*rtol=*/1e-6, /*atol=*/0)) << c10::toString(dtype);
+    EXPECT_TRUE(at::allclose(s.entropy.to(at::kDouble), ref_entropy, /*rtol=*/1e-6, /*atol=*/0)) << c10::toString(dtype);
     EXPECT_TRUE(at::equal(s.rank, ref_rank)) << c10::toString(dtype);
   }
 }

@@ -6,9 +6,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 
 #include <unistd.h>
+
+#include "common/error.h"
 
 #if EIDETIC_WITH_CUDA
 #include <ATen/Context.h>
@@ -36,6 +39,42 @@ inline std::filesystem::path assets_dir() {
   std::filesystem::path root = src ? std::filesystem::path(src) : std::filesystem::current_path();
   std::filesystem::path p = root / ".." / "shared" / "assets";
   return std::filesystem::is_directory(p) ? std::filesystem::canonical(p) : std::filesystem::path();
+}
+
+// The message of the eidetic::Error that `f()` throws, or "(no eidetic::Error thrown)".
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no eidetic::Error thrown)";
+}
+
+// The whole content of the file at `p` (empty when it cannot be read).
+inline std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// GPT-2's printable stand-in for byte `b` in the byte-level BPE alphabet, as UTF-8: the printable
+// bytes ('!'..'~', 0xA1..0xAC, 0xAE..0xFF) stand for themselves, the others in order for U+0100
+// onwards. Written out here rather than taken from tokenizers/, whose table the tests check.
+inline std::string byte_char(int b) {
+  int n = 0;
+  for (int x = 0; x < 256; ++x) {
+    const bool direct = (x >= '!' && x <= '~') || (x >= 0xA1 && x <= 0xAC) || (x >= 0xAE);
+    const int c = direct ? x : 0x100 + n;
+    if (!direct) ++n;
+    if (x == b) {  // every code point here is below U+0800: one or two UTF-8 bytes
+      if (c < 0x80) return std::string(1, static_cast<char>(c));
+      return {static_cast<char>(0xC0 | (c >> 6)), static_cast<char>(0x80 | (c & 0x3F))};
+    }
+  }
+  return {};
 }
 
 // A fresh folder under the system temp directory, removed at the end of the test.

@@ -14,7 +14,6 @@
 #include "common/error.h"
 #include "test_util.h"
 #include "tokenizers/tokenizer.h"
-#include "tokenizers/unicode.h"
 
 namespace fs = std::filesystem;
 using eidetic::Error;
@@ -24,30 +23,10 @@ using Ids = std::vector<int64_t>;
 
 namespace {
 
+using eidetic::testing::byte_char;
+using eidetic::testing::error_of;
+using eidetic::testing::read_file;
 using eidetic::testing::TempDir;
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// GPT-2's printable stand-in for each byte.
-std::string byte_char(int b) {
-  int n = 0;
-  for (int x = 0; x < 256; ++x) {
-    const bool direct = (x >= '!' && x <= '~') || (x >= 0xA1 && x <= 0xAC) || (x >= 0xAE);
-    const char32_t c = direct ? char32_t(x) : char32_t(0x100 + n);
-    if (!direct) ++n;
-    if (x == b) {
-      std::string s;
-      eidetic::tok::unicode::append_utf8(s, c);
-      return s;
-    }
-  }
-  return {};
-}
 
 // A tiny byte-level BPE: ids 0..255 are the bytes, then Ġt (256), he (257), Ġthe (258),
 // ll (259); added tokens follow.
@@ -100,16 +79,6 @@ std::vector<std::pair<std::string, float>> llama2c_pieces(std::vector<std::pair<
   for (int b = 0; b < 256; ++b) p.push_back({std::string("<0x") + hex[b >> 4] + hex[b & 15] + ">", 0});
   p.insert(p.end(), extra.begin(), extra.end());
   return p;
-}
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no eidetic::Error thrown)";
 }
 
 }  // namespace

@@ -29,6 +29,7 @@
 
 #include "common/error.h"
 #include "kernels/rng.h"
+#include "model_util.h"
 #include "models/safetensors.h"
 #include "models/trainer.h"
 
@@ -38,61 +39,24 @@ using eidetic::models::ModelConfig;
 namespace models = eidetic::models;
 
 ModelConfig tiny_config(const std::string& family) {
+  using eidetic::testing::Sizes;
+  const int64_t vocab = 96, positions = 64;
   ModelConfig c;
-  c.vocab_size = 96;
-  c.max_positions = 64;
   if (family == "gpt_neox") {
-    c.family = models::Family::gpt_neox;
-    c.hidden_size = 64;
-    c.num_layers = 2;
-    c.num_heads = c.num_kv_heads = 4;
-    c.head_dim = 16;
-    c.intermediate_size = 128;
-    c.activation = models::Activation::gelu_exact;
-    c.positions = models::PositionKind::rotary;
-    c.rotary_dim = 4;  // rotary_pct 0.25
-    c.parallel_residual = true;
+    c = eidetic::testing::neox_config({.vocab = vocab, .hidden = 64, .layers = 2, .heads = 4, .kv_heads = 4,
+                                       .head_dim = 16, .intermediate = 128, .max_positions = positions},
+                                      4);  // rotary_pct 0.25
     c.bos_token_id = c.eos_token_id = 0;
   } else if (family == "llama") {
-    c.family = models::Family::llama;
-    c.hidden_size = 48;
-    c.num_layers = 2;
-    c.num_heads = 4;
-    c.num_kv_heads = 2;
-    c.head_dim = 12;
-    c.intermediate_size = 96;
-    c.norm = models::Norm::rms_norm;
-    c.activation = models::Activation::silu;
-    c.gated_mlp = true;
-    c.qkv_bias = c.out_bias = c.mlp_bias = false;
-    c.positions = models::PositionKind::rotary;
-    c.rotary_dim = 12;
+    c = eidetic::testing::llama_config({.vocab = vocab, .hidden = 48, .layers = 2, .heads = 4, .kv_heads = 2,
+                                        .head_dim = 12, .intermediate = 96, .max_positions = positions},
+                                       12);
     c.bos_token_id = 1;
     c.eos_token_id = 2;
-  } else if (family == "gpt2") {
-    c.family = models::Family::gpt2;
-    c.hidden_size = 32;
-    c.num_layers = 2;
-    c.num_heads = c.num_kv_heads = 4;
-    c.head_dim = 8;
-    c.intermediate_size = 128;
-    c.activation = models::Activation::gelu_tanh;
-    c.tied_embeddings = true;
-    c.bos_token_id = c.eos_token_id = 0;
-  } else if (family == "gpt_neo") {
-    c.family = models::Family::gpt_neo;
-    c.hidden_size = 32;
-    c.num_layers = 2;
-    c.num_heads = c.num_kv_heads = 4;
-    c.head_dim = 8;
-    c.intermediate_size = 128;
-    c.activation = models::Activation::gelu_tanh;
-    c.qkv_bias = false;
-    c.scale_attention = false;
-    c.attention_in_fp32 = true;
-    c.local_layers = {false, true};
-    c.window_size = 5;
-    c.tied_embeddings = true;
+  } else if (family == "gpt2" || family == "gpt_neo") {
+    const Sizes s{.vocab = vocab, .hidden = 32, .layers = 2, .heads = 4, .kv_heads = 4, .head_dim = 8,
+                  .intermediate = 128, .max_positions = positions};
+    c = family == "gpt2" ? eidetic::testing::gpt2_config(s) : eidetic::testing::gpt_neo_config(s, 5);
     c.bos_token_id = c.eos_token_id = 0;
   } else {
     throw eidetic::Error("unknown family '" + family + "' (gpt_neox, llama, gpt2, gpt_neo)");

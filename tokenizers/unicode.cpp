@@ -333,39 +333,28 @@ std::u32string nfc(std::u32string_view cps) {
   out.reserve(d.size());
   std::ptrdiff_t starter = -1;
   int last_ccc = -1;
+  // Keeps ch uncomposed: a starter (class 0) becomes the one later characters may compose with.
+  auto keep = [&](char32_t ch, int c) {
+    out.push_back(ch);
+    if (c == 0) {
+      starter = static_cast<std::ptrdiff_t>(out.size()) - 1;
+      last_ccc = -1;
+    } else if (starter >= 0) {
+      last_ccc = c;
+    }
+  };
   for (std::size_t i = 0; i < d.size(); ++i) {
     const char32_t ch = d[i];
     const int c = ccc[i];
-    if (starter < 0) {
-      out.push_back(ch);
-      if (c == 0) {
-        starter = static_cast<std::ptrdiff_t>(out.size()) - 1;
-        last_ccc = -1;
-      }
-      continue;
-    }
-    if (last_ccc >= 0 && last_ccc >= c) {
-      // Blocked from the starter.
-      out.push_back(ch);
-      if (c == 0) {
-        starter = static_cast<std::ptrdiff_t>(out.size()) - 1;
-        last_ccc = -1;
-      } else {
-        last_ccc = c;
-      }
+    if (starter < 0 || (last_ccc >= 0 && last_ccc >= c)) {  // no starter yet, or blocked from it
+      keep(ch, c);
       continue;
     }
     if (auto r = compose_pair(out[starter], ch)) {
       out[starter] = *r;
       continue;
     }
-    out.push_back(ch);
-    if (c == 0) {
-      starter = static_cast<std::ptrdiff_t>(out.size()) - 1;
-      last_ccc = -1;
-    } else {
-      last_ccc = c;
-    }
+    keep(ch, c);
   }
   return out;
 }

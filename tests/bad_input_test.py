@@ -1,0 +1,205 @@
+"""Bad input, case by case: each gets a non-zero exit, one line naming the key or file and the
+problem, and leaves no output behind; runs that can be saved (a torn or NUL-filled results
+tail) are.
+
+Cases: invalid values (negative limits, batch sizes 0 or below, training epochs below 0, sample
+counts below 1, beam widths below 1, nan), `base:` chains (a folder, an empty name, a device,
+a loop, 40 levels deep), a second YAML document, an alias bomb, a results file with a NUL-filled
+tail (cut on --resume), records of ids no item has (refused on --resume), two runs writing one
+folder at once (the second refused), and a run that fails (its manifest says so, with the error).
+Usage: bad_input_test.py --eidetic PATH   (exit 77: numpy missing)
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+from testlib import skip
+
+try:
+    import numpy as np
+except ImportError as e:
+    skip(f"numpy missing ({e})")
+
+FAILURES = []
+CASES = 0
+
+
+def run(exe, *args, env=None):
+    return subprocess.run([exe, *args], capture_output=True, text=True, env=env)
+
+
+def expect_error(name, r, *needles, out=None):
+    """A clean failure: non-zero exit, one line on stderr with every needle, nothing at `out`."""
+    global CASES
+    CASES += 1
+    # A command-line usage error may add the pointer to --help.
+    lines = [l for l in r.stderr.splitlines() if l.strip() and not l.startswith("Run `eidetic --help`")]
+    problems = []
+    if r.returncode == 0:
+        problems.append("exit 0")
+    if len(lines) != 1:
+        problems.append(f"{len(lines)} lines on stderr")
+    for n in needles:
+        if n not in r.stderr:
+            problems.append(f"no '{n}' in the message")
+    if out and os.path.exists(out) and os.listdir(out):
+        problems.append(f"left {sorted(os.listdir(out))} in {out}")
+    if problems:
+        FAILURES.append(f"{name}: {', '.join(problems)}: {r.stderr.strip()[:300]}")
+        print("FAIL:", FAILURES[-1], flush=True)
+    else:
+        print(f"ok: {name}: {lines[0][:140]}", flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--eidetic", required=True)
+    exe = ap.parse_args().eidetic
+    with tempfile.TemporaryDirectory() as work:
+        def path(name):
+            return os.path.join(work, name)
+
+        def write(name, text):
+            with open(path(name), "w") as f:
+                f.write(text)
+            return path(name)
+
+        g = np.random.default_rng(0)
+        np.save(path("prefix.npy"), g.integers(1, 500, size=(12, 8)).astype(np.int64))
+        np.save(path("suffix.npy"), g.integers(1, 500, size=(12, 6)).astype(np.int64))
+        head = "model:\n  path: test-tiny\n  device: cpu\nprofile:\n  measure_ceilings: false\n"
+        disc = f"attack:\n  name: discoverable\n  prefix: {path('prefix.npy')}\n  suffix: {path('suffix.npy')}\n"
+        good = write("good.yaml", head + "engine:\n  batch_size: 4\n" + disc)
+        lab = ("model:\n  path: lab\n  device: cpu\nlab:\n  copies: [1]\narch:\n  hidden_size: 16\n  layers: 1\n"
+               "  heads: 2\ntrain:\n  steps: 2\n")
+
+        # Invalid values: each names its key and the bound.
+        for name, cfg, key in [
+            ("attack.limit -1", good, "attack.limit=-1"),
+            ("engine.batch_size 0", good, "engine.batch_size=0"),
+            ("engine.batch_size -5", good, "engine.batch_size=-5"),
+            ("attack.beam_width 0", good, "attack.beam_width=0"),
+            ("attack.beam_width -3", good, "attack.beam_width=-3"),
+            ("attack.prefix_lens [-1]", good, "attack.prefix_lens=[4, -1]"),
+            ("seed -1", good, "seed=-1"),
+            ("attack.limit nan", good, "attack.limit=.nan"),
+        ]:
+            out = path("out-" + name.replace(" ", "_"))
+            r = run(exe, "run", cfg, "--set", key, "--out", out)
+            expect_error(name, r, "key '" + key.split("=")[0], out=out)  # a list names its item: key[1]
+        lab_cfg = write("lab.yaml", lab)
+        for key in ["train.epochs=-1", "train.epochs=0", "lab.copies=[0]", "arch.layers=0", "lab.tokenizer_vocab=10"]:
+            out = path("out-" + key)
+            expect_error(key, run(exe, "run", lab_cfg, "--set", key, "--out", out), "key '" + key.split("=")[0], out=out)
+        sar = write("sar.yaml", head + "attack:\n  name: sample-and-rank\n  samples: -5\n  corpus: [x.txt]\n")
+        expect_error("attack.samples -5", run(exe, "run", sar, "--out", path("out-sar")), "key 'attack.samples'",
+                     out=path("out-sar"))
+        expect_error("generate --beam -2", run(exe, "generate", "--model", "test-tiny", "--prompt-ids", "1 2",
+                                               "--max-new-tokens", "3", "--beam", "-2"), "--beam")
+
+        # `base:` chains and YAML that is not one small document.
+        for name, base in [("base: .", "."), ("base: ''", "''"), ("base: /dev/zero", "/dev/zero")]:
+            cfg = write(f"base-{len(base)}.yaml", f"base: {base}\n" + head + disc)
+            expect_error(name, run(exe, "config", "show", cfg), "base")
+        write("loop-a.yaml", "base: loop-b.yaml\n")
+        write("loop-b.yaml", "base: loop-a.yaml\n")
+        expect_error("base loop", run(exe, "config", "show", path("loop-a.yaml")), "loops back")
+        write("deep-0.yaml", head + disc)
+        for i in range(1, 41):
+            write(f"deep-{i}.yaml", f"base: deep-{i - 1}.yaml\n")
+        expect_error("base 40 deep", run(exe, "config", "show", path("deep-40.yaml")), "deeper than")
+        r = run(exe, "config", "show", path("deep-20.yaml"))
+        global CASES
+        CASES += 1
+        if r.returncode != 0:
+            FAILURES.append(f"base 20 deep: refused: {r.stderr.strip()}")
+        two = write("two-docs.yaml", head + disc + "---\nseed: 3\n")
+        expect_error("second YAML document", run(exe, "config", "show", two), "second YAML document")
+        bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+        for i in range(1, 9):
+            bomb += f"{chr(97 + i)}: &{chr(97 + i)} [" + ", ".join([f"*{chr(96 + i)}"] * 10) + "]\n"
+        expect_error("alias bomb", run(exe, "config", "show", write("bomb.yaml", bomb)), "not a config")
+
+        # The results file after a power loss: a NUL-filled tail is cut and the run resumes.
+        full = path("full")
+        assert run(exe, "run", good, "--out", full, "-q").returncode == 0
+        with open(os.path.join(full, "metrics.json")) as f:
+            want = json.load(f)["metrics"]
+        cut = path("cut")
+        r = run(exe, "run", good, "--out", cut, "-q", env=dict(os.environ, EIDETIC_CRASH_AT="batch:2"))
+        CASES += 1
+        with open(os.path.join(cut, "results.jsonl"), "ab") as f:
+            f.write(b"\0" * 300 + b"\n" + b"\0" * 40)
+        r = run(exe, "run", good, "--out", cut, "--resume", "-q")
+        if r.returncode != 0:
+            FAILURES.append(f"NUL-filled tail: resume failed: {r.stderr.strip()}")
+        else:
+            with open(os.path.join(cut, "metrics.json")) as f:
+                if json.load(f)["metrics"] != want:
+                    FAILURES.append("NUL-filled tail: metrics differ from the uninterrupted run's")
+            with open(os.path.join(cut, "results.jsonl"), "rb") as f:
+                if b"\0" in f.read():
+                    FAILURES.append("NUL-filled tail: NUL bytes left in results.jsonl")
+
+        # A record whose id belongs to no item: refused, not counted.
+        alien = path("alien")
+        run(exe, "run", good, "--out", alien, "-q", env=dict(os.environ, EIDETIC_CRASH_AT="batch:2"))
+        with open(os.path.join(alien, "results.jsonl"), "a") as f:
+            f.write('{"id": 12, "exact": true}\n')
+        expect_error("record of no item", run(exe, "run", good, "--out", alien, "--resume", "-q"), "belongs to no item")
+
+        # Two runs writing one folder: the first halts after its second batch (SIGSTOP, holding
+        # the folder), the second is refused, then the first finishes alone.
+        import signal
+        shared = path("shared")
+        first = subprocess.Popen([exe, "run", good, "--out", shared, "-q"], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, text=True,
+                                 env=dict(os.environ, EIDETIC_CRASH_AT="batch:2:stop"))
+        stopped = False
+        for _ in range(6000):  # up to a minute for it to reach its second batch
+            with open(f"/proc/{first.pid}/stat") as f:
+                if f.read().split(") ")[1].startswith("T"):
+                    stopped = True
+                    break
+            time.sleep(0.01)
+        CASES += 1
+        if not stopped:
+            FAILURES.append("two writers: the first run never reached its stop")
+        expect_error("second writer", run(exe, "run", good, "--out", shared, "--resume", "-q"),
+                     "another eidetic run is writing")
+        first.send_signal(signal.SIGCONT)
+        if first.wait() != 0:
+            FAILURES.append(f"two writers: the first run failed after the second was refused: {first.stderr.read()}")
+        with open(os.path.join(shared, "results.jsonl")) as f:
+            ids = [json.loads(line)["id"] for line in f]
+        if sorted(ids) != list(range(12)):
+            FAILURES.append(f"two writers: results.jsonl holds ids {sorted(ids)}")
+
+        # A run that fails says so in its manifest, with the error.
+        bad_suffix = path("bad_suffix.npy")
+        np.save(bad_suffix, np.full((12, 6), 10**6, dtype=np.int64))
+        failing = write("failing.yaml", head + disc.replace(path("suffix.npy"), bad_suffix))
+        out = path("failed")
+        r = run(exe, "run", failing, "--out", out, "-q")
+        expect_error("id past the vocabulary", r, "outside the model's vocabulary")
+        CASES += 1
+        with open(os.path.join(out, "manifest.json")) as f:
+            m = json.load(f)
+        if m.get("status") != "failed" or "vocabulary" not in m.get("error", ""):
+            FAILURES.append(f"failed run: manifest says {m.get('status')!r}, error {m.get('error')!r}")
+        leftovers = [f for f in os.listdir(out) if ".tmp" in f]
+        if leftovers:
+            FAILURES.append(f"failed run: temporary files left: {leftovers}")
+
+    print(f"{CASES} cases, {len(FAILURES)} failed")
+    for f in FAILURES:
+        print("FAIL:", f)
+    return 1 if FAILURES else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
