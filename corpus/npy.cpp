@@ -78,10 +78,28 @@ NpyHeader read_npy_header(const std::filesystem::path& file) {
   if (!std::regex_search(text, m, std::regex(R"('fortran_order'\s*:\s*(True|False))"))) fail(file, "malformed .npy header (no fortran_order)");
   h.fortran_order = m[1] == "True";
   if (!std::regex_search(text, m, std::regex(R"('shape'\s*:\s*\(([^)]*)\))"))) fail(file, "malformed .npy header (no shape)");
+  // The shape: comma-separated non-negative integers (a trailing comma for a 1-tuple), each
+  // and their product small enough to address.
   const std::string dims = m[1];
-  static const std::regex number(R"(\d+)");
-  for (std::sregex_iterator it(dims.begin(), dims.end(), number), end; it != end; ++it)
-    h.shape.push_back(std::stoll(it->str()));
+  size_t start = 0;
+  int64_t product = 1;
+  while (start <= dims.size()) {
+    const size_t comma = dims.find(',', start);
+    std::string d = dims.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    d.erase(0, d.find_first_not_of(" \t"));
+    d.erase(d.find_last_not_of(" \t") + 1);
+    const bool last = comma == std::string::npos;
+    if (d.empty() && last && !h.shape.empty()) break;  // "(3,)" or "(3, 4,)"
+    if (d.empty() && last && dims.find_first_not_of(" \t") == std::string::npos) break;  // "()": a scalar
+    if (d.empty() || d.find_first_not_of("0123456789") != std::string::npos || d.size() > 18)
+      fail(file, "malformed .npy header: shape dimension '" + d + "' is not a non-negative integer below 10^18");
+    const int64_t v = std::stoll(d);
+    if (__builtin_mul_overflow(product, v, &product) || product > (int64_t{1} << 56))
+      fail(file, "shape (" + dims + ") has more elements than can be addressed");
+    h.shape.push_back(v);
+    if (last) break;
+    start = comma + 1;
+  }
   return h;
 }
 
@@ -97,7 +115,7 @@ TokenArray read_npy_tokens(const std::filesystem::path& file) {
   if (width != 1 && width != 2 && width != 4 && width != 8) fail(file, "unsupported integer width in dtype '" + d + "'");
   if (order == '>' && width > 1) fail(file, "big-endian dtype '" + d + "' is not supported; convert with astype('<" + d.substr(1) + "')");
   const auto file_size = std::filesystem::file_size(file);
-  const uint64_t need = h.data_offset + static_cast<uint64_t>(h.numel()) * width;
+  const uint64_t need = h.data_offset + static_cast<uint64_t>(h.numel()) * static_cast<uint64_t>(width);  // numel < 2^56
   if (file_size < need)
     fail(file, "truncated: shape needs " + std::to_string(need) + " bytes, the file has " + std::to_string(file_size));
   std::ifstream in(file, std::ios::binary);
@@ -111,6 +129,8 @@ TokenArray read_npy_tokens(const std::filesystem::path& file) {
   for (size_t i = 0; i < a.values.size(); ++i) {
     uint64_t u = 0;
     for (int b = width - 1; b >= 0; --b) u = (u << 8) | raw[i * width + b];
+    if (!is_signed && width == 8 && u > static_cast<uint64_t>(INT64_MAX))
+      fail(file, "element " + std::to_string(i) + " is " + std::to_string(u) + ", too large for a token id");
     int64_t v = static_cast<int64_t>(u);
     if (is_signed && width < 8 && (u >> (8 * width - 1)) & 1) v -= static_cast<int64_t>(1) << (8 * width);
     a.values[i] = v;

@@ -1,6 +1,8 @@
 // harness/cli.cpp: subcommand table and the single place where errors are caught.
 #include "harness/cli.h"
 
+#include <new>
+
 #include <CLI/CLI.hpp>
 
 #include <exception>
@@ -67,8 +69,13 @@ int run_cli(int argc, char** argv, std::istream& in, std::ostream& out, std::ost
   } catch (const Error& e) {
     err << "eidetic: error: " << e.what() << "\n";
     return 1;
+  } catch (const std::bad_alloc&) {
+    err << "eidetic: error: out of memory (an input asks for more than this machine has)\n";
+    return 1;
   } catch (const std::exception& e) {
-    err << "eidetic: error: " << e.what() << "\n";
+    // Anything else (libtorch's errors carry a backtrace after their first line): one line.
+    const std::string what = e.what();
+    err << "eidetic: error: " << what.substr(0, what.find('\n')) << "\n";
     return 1;
   }
 }

@@ -53,6 +53,7 @@ void append_ids(std::string& line, const int64_t* ids, int64_t count) {
 }
 
 int head(const std::string& path, int64_t offset, int64_t count, Io& io) {
+  count = std::min(count, INT64_MAX - offset);  // offset + count must not wrap
   std::string text;
   if (is_npy(path)) {
     const corpus::TokenArray a = read_npy_rows(path);
@@ -170,7 +171,7 @@ Action add_corpus_command(CLI::App& app) {
       "index", "Build an n-gram index of a corpus, report its speed and size, and look up the rows of a .npy");
   index_cmd->add_option("data", o->index.data, "Megatron datasets, 2-D .npy arrays, .txt/.jsonl files or folders")
       ->required();
-  index_cmd->add_option("--n", o->index.n, "tokens per window")->capture_default_str()->check(CLI::PositiveNumber);
+  index_cmd->add_option("--n", o->index.n, "tokens per window")->capture_default_str()->check(CLI::Range(1, 1 << 20));
   index_cmd->add_option("--device", o->index.device, "cpu, cuda or auto")->capture_default_str();
   index_cmd->add_option("--tokenizer", o->index.tokenizer, "tokenizer for .txt/.jsonl corpora");
   index_cmd->add_option("--field", o->index.field, "JSON Lines field holding the text")->capture_default_str();

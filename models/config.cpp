@@ -115,7 +115,13 @@ void parse_gpt_neo(const Reader& r, ModelConfig& c) {
   for (const json& group : r.raw("attention_types")) {
     if (!group.is_array() || group.size() != 2 || !group[0].is_array() || !group[1].is_number_integer())
       r.fail("attention_types", "must look like [[[\"global\", \"local\"], 12]]");
-    for (int64_t i = 0; i < group[1].get<int64_t>(); ++i)
+    // Stop as soon as the groups describe more layers than the model has (a count of 10^12
+    // must not allocate before it is refused).
+    const int64_t repeat = group[1].get<int64_t>();
+    if (repeat < 0 || repeat > c.num_layers ||
+        static_cast<int64_t>(c.local_layers.size()) + repeat * static_cast<int64_t>(group[0].size()) > c.num_layers)
+      r.fail("attention_types", "describes more layers than num_layers (" + std::to_string(c.num_layers) + ")");
+    for (int64_t i = 0; i < repeat; ++i)
       for (const json& kind : group[0]) {
         const std::string k = kind.get<std::string>();
         if (k != "global" && k != "local") r.fail("attention_types", "has unknown type '" + k + "'");

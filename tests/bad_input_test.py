@@ -56,6 +56,7 @@ def expect_error(name, r, *needles, out=None):
 
 
 def main():
+    global CASES
     ap = argparse.ArgumentParser()
     ap.add_argument("--eidetic", required=True)
     exe = ap.parse_args().eidetic
@@ -113,7 +114,6 @@ def main():
             write(f"deep-{i}.yaml", f"base: deep-{i - 1}.yaml\n")
         expect_error("base 40 deep", run(exe, "config", "show", path("deep-40.yaml")), "deeper than")
         r = run(exe, "config", "show", path("deep-20.yaml"))
-        global CASES
         CASES += 1
         if r.returncode != 0:
             FAILURES.append(f"base 20 deep: refused: {r.stderr.strip()}")
@@ -123,6 +123,37 @@ def main():
         for i in range(1, 9):
             bomb += f"{chr(97 + i)}: &{chr(97 + i)} [" + ", ".join([f"*{chr(96 + i)}"] * 10) + "]\n"
         expect_error("alias bomb", run(exe, "config", "show", write("bomb.yaml", bomb)), "not a config")
+
+        # .npy headers that lie: a negative dimension, a shape whose product wraps, an id past int64.
+        def raw_npy(name, descr, shape_text, payload=b""):
+            header = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, shape_text)
+            header += " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\n"
+            with open(path(name), "wb") as f:
+                f.write(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode() + payload)
+            return path(name)
+        for name, file, needle in [
+            ("npy shape (-2, 6)", raw_npy("neg.npy", "<i8", "(-2, 6)", b"\0" * 96), "shape dimension '-2'"),
+            ("npy shape (2^32, 2^32)", raw_npy("wrap.npy", "<i8", "(4294967296, 4294967296)"), "more elements"),
+            ("npy shape (2^62+1, 4)", raw_npy("wrap2.npy", "<i8", "(4611686018427387905, 4)"), "below 10^18"),
+            ("npy uint64 2^64-1", raw_npy("big.npy", "<u8", "(1, 2)", b"\xff" * 8 + b"\0" * 8), "too large for a token id"),
+        ]:
+            expect_error(name, run(exe, "corpus", "head", file), needle)
+        r = run(exe, "corpus", "head", path("prefix.npy"), "--offset", "1", "--count", "9223372036854775807")
+        CASES += 1
+        if r.returncode != 0 or len(r.stdout.splitlines()) != 11:
+            FAILURES.append(f"corpus head --count INT64_MAX: exit {r.returncode}, {len(r.stdout.splitlines())} rows, "
+                            f"want 11: {r.stderr.strip()}")
+        expect_error("corpus index --n INT64_MAX",
+                     run(exe, "corpus", "index", path("prefix.npy"), "--n", "9223372036854775807"), "--n")
+        neo = path("neo")
+        os.makedirs(neo)
+        with open(os.path.join(neo, "config.json"), "w") as f:
+            json.dump({"model_type": "gpt_neo", "vocab_size": 64, "hidden_size": 16, "num_layers": 2, "num_heads": 2,
+                       "max_position_embeddings": 32, "window_size": 4,
+                       "attention_types": [[["global", "local"], 10 ** 12]]}, f)
+        expect_error("gpt_neo attention_types 10^12",
+                     run(exe, "generate", "--model", neo, "--prompt-ids", "1", "--max-new-tokens", "1", "--greedy"),
+                     "attention_types")
 
         # The results file after a power loss: a NUL-filled tail is cut and the run resumes.
         full = path("full")

@@ -33,24 +33,27 @@ inline ModelConfig sized_config(models::Family family, const Sizes& s) {
   return c;
 }
 
-// Llama: RMSNorm, a gated SiLU MLP, no biases, rotary positions on `rotary_dim` dimensions.
-inline ModelConfig llama_config(const Sizes& s, int64_t rotary_dim) {
-  ModelConfig c = sized_config(models::Family::llama, s);
-  c.norm = models::Norm::rms_norm;
-  c.activation = models::Activation::silu;
-  c.gated_mlp = true;
-  c.qkv_bias = c.out_bias = c.mlp_bias = false;
+// Rotary positions on the first `rotary_dim` dimensions of each head.
+inline ModelConfig rotary(ModelConfig c, int64_t rotary_dim) {
   c.positions = models::PositionKind::rotary;
   c.rotary_dim = rotary_dim;
   return c;
 }
 
+// Llama: no biases, RMSNorm, a gated SiLU MLP, rotary positions on `rotary_dim` dimensions.
+inline ModelConfig llama_config(const Sizes& s, int64_t rotary_dim) {
+  ModelConfig c = rotary(sized_config(models::Family::llama, s), rotary_dim);
+  c.qkv_bias = c.out_bias = c.mlp_bias = false;
+  c.norm = models::Norm::rms_norm;
+  c.activation = models::Activation::silu;
+  c.gated_mlp = true;
+  return c;
+}
+
 // GPT-NeoX: exact GELU, rotary positions on `rotary_dim` dimensions, a parallel residual.
 inline ModelConfig neox_config(const Sizes& s, int64_t rotary_dim) {
-  ModelConfig c = sized_config(models::Family::gpt_neox, s);
+  ModelConfig c = rotary(sized_config(models::Family::gpt_neox, s), rotary_dim);
   c.activation = models::Activation::gelu_exact;
-  c.positions = models::PositionKind::rotary;
-  c.rotary_dim = rotary_dim;
   c.parallel_residual = true;
   return c;
 }
@@ -63,17 +66,16 @@ inline ModelConfig gpt2_config(const Sizes& s) {
   return c;
 }
 
-// GPT-Neo: GPT-2's choices without q/k/v biases, unscaled scores computed in fp32, and the second
-// of two layers attending only to the last `window` positions.
+// GPT-Neo: GPT-2's choices without q/k/v biases, with unscaled scores computed in fp32, and the
+// second of two layers attending only to the last `window` positions.
 inline ModelConfig gpt_neo_config(const Sizes& s, int64_t window) {
-  ModelConfig c = sized_config(models::Family::gpt_neo, s);
-  c.activation = models::Activation::gelu_tanh;
+  ModelConfig c = gpt2_config(s);
+  c.family = models::Family::gpt_neo;
   c.qkv_bias = false;
   c.scale_attention = false;
   c.attention_in_fp32 = true;
   c.local_layers = {false, true};
   c.window_size = window;
-  c.tied_embeddings = true;
   return c;
 }
 
