@@ -126,7 +126,12 @@ class Membership : public Attack {
         const double bits = metrics::zlib_entropy_bits(text);
         scores["zlib"] = bits > 0 ? sum / bits : 0.0;
         const auto lower = session_.tokenizer()->encode(metrics::to_lower_ascii(text));
-        if (lower.size() >= 2) {
+        if (lower == seqs[i]) {
+          // Nothing to lowercase: the same tokens, the same likelihood. Scoring them again (alone,
+          // where the original was scored in a padded batch) would give a difference of pure
+          // float rounding, and an AUC over noise.
+          scores["lowercase"] = 0.0;
+        } else if (lower.size() >= 2) {
           const auto ls = session_.score({lower})[0].logprob;
           double lsum = 0;
           for (float x : ls) lsum += x;

@@ -18,7 +18,6 @@ not the vocabulary size, ends training, and 60 tiny random corpora over two or t
 Exit status: 0 all equal, 1 a difference, 77 skipped (no `tokenizers` module).
 """
 
-import argparse
 import json
 import os
 import random
@@ -26,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from testlib import skip
+from testlib import find_assets, parse_args, skip
 
 try:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -35,15 +34,6 @@ except ImportError as e:  # pragma: no cover
 
 
 FUZZ_CASES = 60
-
-
-def find_assets():
-    env = os.environ.get("EIDETIC_ASSETS")
-    if env:
-        return env if os.path.isdir(env) else None
-    src = os.environ.get("EIDETIC_SOURCE_DIR") or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    p = os.path.join(src, "..", "shared", "assets")
-    return os.path.realpath(p) if os.path.isdir(p) else None
 
 
 def hf_train(docs, vocab_size, specials, min_frequency):
@@ -152,9 +142,7 @@ def synthetic_docs(rng, n_docs, alphabet, extras):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--tool", required=True)
-    args = ap.parse_args()
+    args = parse_args("--tool")
     rng = random.Random(20240611)
     extras = ["1999", "42", "3.14", "naïve", "Straße", "東京", "日本語", "😀😀", "—", "…", "<|endoftext|>",
               "ﬁne", "x\u0301", "🎉ok", "   ", "\r\n", "$$$", "((x))", "don't", "ÀÉÎÕÜ"]

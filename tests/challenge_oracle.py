@@ -34,7 +34,7 @@ import sys
 import tempfile
 
 import numpy as np
-from testlib import skip
+from testlib import skip, verdict
 
 SUFFIX_LEN = 50
 
@@ -223,11 +223,7 @@ def main():
                 fail(f"{name} {label}: exit {r.returncode}, stderr {r.stderr.strip()!r}")
 
     print(f"{files} guess files scored against {', '.join(n for n, *_ in answer_sets)}")
-    if failures:
-        print(f"FAILED: {failures} differences")
-        return 1
-    print("OK")
-    return 0
+    return verdict(failures, f"FAILED: {failures} differences", "OK")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 
-from testlib import skip
+from testlib import skip, verdict
 
 try:
     import numpy as np
@@ -214,11 +214,7 @@ def main():
                 for report in ("report.md", "report.html"):
                     check(os.path.exists(os.path.join(run, report)), f"{name} @ {phase}: no {report}")
                 print(f"{name} @ {phase}: killed, resumed, equal", flush=True)
-    if FAILURES:
-        print(f"{len(FAILURES)} failure(s)")
-        return 1
-    print("crash-resume test passed")
-    return 0
+    return verdict(FAILURES, f"{len(FAILURES)} failure(s)", "crash-resume test passed")
 
 
 if __name__ == "__main__":

@@ -18,14 +18,13 @@ continuation of its last k prefix tokens equals its suffix). Then:
 
 Usage: e2e_sweep_test.py --eidetic PATH   (skips when numpy/torch/transformers are missing)
 """
-import argparse
 import math
 import os
 import tempfile
 import time
 
 from e2e_common import check, check_report, lab_config, load_json, run_eidetic, write_background
-from testlib import skip
+from testlib import discoverable_config, greedy, parse_args, random_items, skip, tiny_random_neox
 
 try:
     import numpy as np
@@ -43,24 +42,9 @@ KEY, METRIC = "attack.prefix_len", "exact_extraction_rate"
 LAB_WIDTHS, LAB_METRIC = [16, 32], "memorized_bits_per_parameter"
 
 
-def greedy(model, prompts, steps):
-    """Greedy by definition: the argmax of a full forward pass, one token at a time."""
-    seq = prompts.clone()
-    with torch.no_grad():
-        for _ in range(steps):
-            seq = torch.cat([seq, model(seq).logits[:, -1].argmax(-1, keepdim=True)], 1)
-    return seq[:, prompts.shape[1]:]
-
-
 def make_data(work):
-    torch.manual_seed(0)
-    cfg = transformers.GPTNeoXConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
-                                     vocab_size=V, max_position_embeddings=64, initializer_range=0.3)
-    transformers.AutoModelForCausalLM.from_config(cfg).eval().save_pretrained(os.path.join(work, "model"))
-    model = transformers.AutoModelForCausalLM.from_pretrained(os.path.join(work, "model")).eval()  # what eidetic reads
-    g = torch.Generator().manual_seed(1)
-    prefix = torch.randint(0, V, (N, P), generator=g)
-    suffix = torch.randint(0, V, (N, S), generator=g)
+    model = tiny_random_neox(os.path.join(work, "model"), V)
+    prefix, suffix = random_items(N, P, S, V)
     start = 0
     for k in VALUES:
         rows = slice(start, start + GROUP[k])
@@ -75,20 +59,7 @@ def make_data(work):
         expected[k] = hits.sum().item() / N
     cfg_path = os.path.join(work, "sweep.yaml")
     with open(cfg_path, "w") as f:
-        f.write(f"""name: e2e-sweep
-seed: 5
-model:
-  path: {work}/model
-  device: cpu
-attack:
-  name: discoverable
-  prefix: {work}/prefix.npy
-  suffix: {work}/suffix.npy
-engine:
-  batch_size: 16
-profile:
-  measure_ceilings: false
-sweep:
+        f.write("name: e2e-sweep\n" + discoverable_config(work, 5, 16) + f"""sweep:
   key: {KEY}
   values: {VALUES}
   metric: {METRIC}
@@ -181,9 +152,7 @@ def check_sweep(out, key, values, metric, x_of_point, x_label):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--eidetic", required=True)
-    args = ap.parse_args()
+    args = parse_args("--eidetic")
     with tempfile.TemporaryDirectory(prefix="eidetic-e2e-sweep-") as work:
         cfg, expected = make_data(work)
         print("expected rates:", expected)

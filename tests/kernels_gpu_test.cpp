@@ -60,12 +60,23 @@ at::Tensor tied_logits(int64_t B, int64_t V, int pattern, at::ScalarType dtype) 
   return x.to(dtype);
 }
 
-class ArgmaxGpu : public ::testing::TestWithParam<std::tuple<int64_t, int64_t>> {};
+// A kernel test over (rows, columns) shapes: skipped without a GPU, and given the current
+// CUDA stream to launch on.
+using Shape = std::tuple<int64_t, int64_t>;
+
+class GpuShapeTest : public ::testing::TestWithParam<Shape> {
+ protected:
+  void SetUp() override {
+    EIDETIC_REQUIRE_GPU();
+    stream = at::cuda::getCurrentCUDAStream().stream();
+  }
+  cudaStream_t stream = nullptr;
+};
+
+class ArgmaxGpu : public GpuShapeTest {};
 
 TEST_P(ArgmaxGpu, KernelEqualsTwin) {
-  EIDETIC_REQUIRE_GPU();
   const auto [B, V] = GetParam();
-  const auto stream = at::cuda::getCurrentCUDAStream().stream();
   for (const auto dtype : {at::kFloat, at::kHalf, at::kBFloat16}) {
     for (int trial = 0; trial < 3; ++trial) {
       // trial 0: continuous values; 1: few levels (ties); 2: ties plus NaN and infinities.
@@ -101,9 +112,7 @@ TEST_P(ArgmaxGpu, KernelEqualsTwin) {
 // answers V - 1. The bridge (ops::argmax_rows) gets the strided view and must pass its stride
 // through to the same answer.
 TEST_P(ArgmaxGpu, StridedSliceIgnoresPoisonedPadding) {
-  EIDETIC_REQUIRE_GPU();
   const auto [B, V] = GetParam();
-  const auto stream = at::cuda::getCurrentCUDAStream().stream();
   const int64_t S = V + kPad;
   for (const auto dtype : {at::kFloat, at::kHalf, at::kBFloat16}) {
     for (const float poison : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
@@ -142,19 +151,13 @@ TEST_P(ArgmaxGpu, StridedSliceIgnoresPoisonedPadding) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, ArgmaxGpu,
-                         ::testing::Values(std::tuple<int64_t, int64_t>{1, 1},
-                                           std::tuple<int64_t, int64_t>{3, 7},
-                                           std::tuple<int64_t, int64_t>{33, 511},
-                                           std::tuple<int64_t, int64_t>{130, 50257},
-                                           std::tuple<int64_t, int64_t>{7, 100003},
-                                           std::tuple<int64_t, int64_t>{1024, 32000}));
+                         ::testing::Values(Shape{1, 1}, Shape{3, 7}, Shape{33, 511}, Shape{130, 50257},
+                                           Shape{7, 100003}, Shape{1024, 32000}));
 
-class MatchGpu : public ::testing::TestWithParam<std::tuple<int64_t, int64_t>> {};
+class MatchGpu : public GpuShapeTest {};
 
 TEST_P(MatchGpu, KernelEqualsTwin) {
-  EIDETIC_REQUIRE_GPU();
   const auto [B, N] = GetParam();
-  const auto stream = at::cuda::getCurrentCUDAStream().stream();
   const at::Tensor target_wide = at::randint(0, 50257, {B, N + 5}, at::kLong);
   at::Tensor generated = target_wide.slice(1, 0, N).clone();
   // Break rows at random places; leave about a quarter whole.
@@ -186,34 +189,33 @@ TEST_P(MatchGpu, KernelEqualsTwin) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, MatchGpu,
-                         ::testing::Values(std::tuple<int64_t, int64_t>{1, 1},
-                                           std::tuple<int64_t, int64_t>{5, 0},
-                                           std::tuple<int64_t, int64_t>{7, 31},
-                                           std::tuple<int64_t, int64_t>{9, 32},
-                                           std::tuple<int64_t, int64_t>{65, 50},
-                                           std::tuple<int64_t, int64_t>{1000, 64},
-                                           std::tuple<int64_t, int64_t>{3, 1001}));
+                         ::testing::Values(Shape{1, 1}, Shape{5, 0}, Shape{7, 31}, Shape{9, 32}, Shape{65, 50},
+                                           Shape{1000, 64}, Shape{3, 1001}));
 
 // The sampler: tokens equal to the twin's for every row, across dtypes and settings, with the
 // device outputs poisoned first; log-probabilities within float rounding of the twin's.
-class SampleGpu : public ::testing::TestWithParam<std::tuple<int64_t, int64_t>> {};
+class SampleGpu : public GpuShapeTest {};
+
+// The sampler's settings for one case, drawn with seed 77 as every sampler test here is.
+kernels::SampleParams sample_params(float t0, float t1, int64_t steps, int64_t k, float p) {
+  kernels::SampleParams params;
+  params.temperature_start = t0;
+  params.temperature_end = t1;
+  params.temperature_steps = steps;
+  params.top_k = k;
+  params.top_p = p;
+  params.seed = 77;
+  return params;
+}
 
 TEST_P(SampleGpu, KernelEqualsTwin) {
-  EIDETIC_REQUIRE_GPU();
   const auto [B, V] = GetParam();
-  const auto stream = at::cuda::getCurrentCUDAStream().stream();
   struct Case { float t0, t1; int64_t steps, k; float p; };
   const Case cases[] = {{0.f, 0.f, 0, 0, 1.f},  {1.f, 1.f, 0, 0, 1.f},   {0.7f, 0.7f, 0, 40, 1.f},
                         {1.f, 1.f, 0, 0, 0.9f}, {1.2f, 1.2f, 0, 10, 0.5f}, {10.f, 1.f, 20, 40, 1.f}};
   for (const auto dtype : {at::kFloat, at::kHalf, at::kBFloat16}) {
     for (const Case& c : cases) {
-      kernels::SampleParams p;
-      p.temperature_start = c.t0;
-      p.temperature_end = c.t1;
-      p.temperature_steps = c.steps;
-      p.top_k = c.k;
-      p.top_p = c.p;
-      p.seed = 77;
+      const kernels::SampleParams p = sample_params(c.t0, c.t1, c.steps, c.k, c.p);
       const int64_t step = 5;
       const at::Tensor host = (at::randn({B, V}) * 3).to(dtype);
       const at::Tensor streams = at::randint(0, 1 << 30, {B}, at::kLong);
@@ -260,13 +262,7 @@ void expect_sample_equals_twin(const at::Tensor& host_wide, int64_t V, const Sam
   const int64_t B = host_wide.size(0), S = host_wide.size(1);
   const at::ScalarType dtype = host_wide.scalar_type();
   const auto stream = at::cuda::getCurrentCUDAStream().stream();
-  kernels::SampleParams p;
-  p.temperature_start = c.t0;
-  p.temperature_end = c.t1;
-  p.temperature_steps = c.steps;
-  p.top_k = c.k;
-  p.top_p = c.p;
-  p.seed = 77;
+  const kernels::SampleParams p = sample_params(c.t0, c.t1, c.steps, c.k, c.p);
   const at::Tensor streams = at::randint(0, 1 << 30, {B}, at::kLong);
   std::vector<int64_t> expected(B);
   std::vector<float> expected_lp(B);
@@ -312,7 +308,6 @@ const SampleCase kStridedCases[] = {
 // 30 here): read by mistake, it would win greedy, top-k, top-p and the draw, and shift the
 // maximum behind the log-probability.
 TEST_P(SampleGpu, StridedRowsIgnorePoisonedPadding) {
-  EIDETIC_REQUIRE_GPU();
   const auto [B, V] = GetParam();
   for (const auto dtype : {at::kFloat, at::kHalf, at::kBFloat16})
     for (const SampleCase& c : kStridedCases) {
@@ -327,7 +322,6 @@ TEST_P(SampleGpu, StridedRowsIgnorePoisonedPadding) {
 // group, not one token of it); top-p lets a tie group into the nucleus whole (p = 0.01 keeps
 // exactly the top group); the draw breaks equal scores towards the smaller index.
 TEST_P(SampleGpu, TiedLogitsEqualTwin) {
-  EIDETIC_REQUIRE_GPU();
   const auto [B, V] = GetParam();
   const SampleCase cases[] = {{0.f, 0.f, 0, 0, 1.f, 3},      {1.f, 1.f, 0, 1, 1.f, 3},
                               {1.f, 1.f, 0, 40, 1.f, 3},     {1.f, 1.f, 0, 0, 0.9f, 3},
@@ -343,9 +337,7 @@ TEST_P(SampleGpu, TiedLogitsEqualTwin) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, SampleGpu,
-                         ::testing::Values(std::tuple<int64_t, int64_t>{1, 7}, std::tuple<int64_t, int64_t>{17, 513},
-                                           std::tuple<int64_t, int64_t>{64, 50257},
-                                           std::tuple<int64_t, int64_t>{5, 128256}));
+                         ::testing::Values(Shape{1, 7}, Shape{17, 513}, Shape{64, 50257}, Shape{5, 128256}));
 
 TEST(SampleGpuDeterminism, SameDrawsEveryRun) {
   EIDETIC_REQUIRE_GPU();
@@ -359,12 +351,10 @@ TEST(SampleGpuDeterminism, SameDrawsEveryRun) {
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(at::equal(ops::sample_tokens(logits, streams, step, p).tokens, a.tokens));
 }
 
-class TokenLogprobGpu : public ::testing::TestWithParam<std::tuple<int64_t, int64_t>> {};
+class TokenLogprobGpu : public GpuShapeTest {};
 
 TEST_P(TokenLogprobGpu, KernelEqualsTwin) {
-  EIDETIC_REQUIRE_GPU();
   const auto [N, V] = GetParam();
-  const auto stream = at::cuda::getCurrentCUDAStream().stream();
   for (const auto dtype : {at::kFloat, at::kHalf, at::kBFloat16}) {
     const at::Tensor host = (at::randn({N, V}) * 4).to(dtype);
     const at::Tensor targets = at::randint(0, V, {N}, at::kLong);
@@ -394,9 +384,7 @@ TEST_P(TokenLogprobGpu, KernelEqualsTwin) {
 // constant: rank 1 and log-probability -log V for any target. The bridge
 // (ops::token_logprobs) on the strided view must give the kernel's results exactly.
 TEST_P(TokenLogprobGpu, StridedTiedRowsEqualTwin) {
-  EIDETIC_REQUIRE_GPU();
   const auto [N, V] = GetParam();
-  const auto stream = at::cuda::getCurrentCUDAStream().stream();
   const int64_t S = V + kPad;
   for (const auto dtype : {at::kFloat, at::kHalf, at::kBFloat16}) {
     for (int pattern = 0; pattern < 2; ++pattern) {
@@ -444,9 +432,7 @@ TEST_P(TokenLogprobGpu, StridedTiedRowsEqualTwin) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, TokenLogprobGpu,
-                         ::testing::Values(std::tuple<int64_t, int64_t>{1, 1}, std::tuple<int64_t, int64_t>{7, 333},
-                                           std::tuple<int64_t, int64_t>{300, 50257},
-                                           std::tuple<int64_t, int64_t>{9, 128256}));
+                         ::testing::Values(Shape{1, 1}, Shape{7, 333}, Shape{300, 50257}, Shape{9, 128256}));
 
 #else
 TEST(KernelsGpu, NeedsCudaBuild) { EIDETIC_REQUIRE_GPU(); }

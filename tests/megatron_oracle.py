@@ -11,13 +11,12 @@ must exit non-zero with a message naming the file.
 Usage: megatron_oracle.py --eidetic PATH/TO/eidetic
 Exit code 77 means skipped (numpy missing).
 """
-import argparse
 import os
 import struct
 import subprocess
 import sys
 import tempfile
-from testlib import skip
+from testlib import parse_args, skip
 
 try:
     import numpy as np
@@ -59,9 +58,7 @@ def expected_lines(sequences, offset, count):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--eidetic", required=True)
-    args = ap.parse_args()
+    args = parse_args("--eidetic")
     rng = np.random.default_rng(1234)
     failures = []
 

@@ -19,14 +19,12 @@ difference (the first few are printed), 77 skipped (scikit-learn or NLTK missing
 """
 
 import argparse
-import json
 import math
 import random
-import subprocess
 import sys
 import zlib
 from fractions import Fraction
-from testlib import skip
+from testlib import run_json_tool, skip, verdict
 
 MASK = (1 << 64) - 1
 
@@ -36,13 +34,6 @@ try:
     from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
 except ImportError as e:  # the references are missing: skipped, not failed
     skip(f"{e} (scripts/setup.sh --test installs scikit-learn and nltk)")
-
-
-def run_tool(exe, request):
-    r = subprocess.run([exe], input=json.dumps(request).encode(), capture_output=True)
-    if r.returncode != 0:
-        raise RuntimeError(f"{exe} failed: {r.stderr.decode(errors='replace')}")
-    return json.loads(r.stdout)
 
 
 class Report:
@@ -219,7 +210,7 @@ def main():
     pairs = [random_pair(rng) for _ in range(args.cases * 4)]
     pairs += [([], []), ([1], []), ([], [1]), ([1, 2, 3, 4], [1, 2, 3, 4]), ([7] * 10, [7] * 3)]
 
-    answer = run_tool(args.tool, {
+    answer = run_json_tool([args.tool], {
         "roc": roc_cases + bad_inputs, "bootstrap_auc": boot_cases, "zlib": texts, "lower": texts,
         "edit": pairs, "nedit": pairs, "bleu": pairs, "jaccard": pairs})
 
@@ -289,11 +280,7 @@ def main():
     print(f"{rep.checks} checks: {len(roc_cases)} ROC cases (largest |AUC - roc_auc_score| {worst_auc:.3g}), "
           f"{len(boot_cases)} bootstrap cases, {len(texts)} texts, {len(pairs)} token pairs "
           f"({exact_bleu} BLEU values bit-identical to NLTK)")
-    if rep.failures:
-        print(f"FAILED: {rep.failures} differences")
-        return 1
-    print("OK")
-    return 0
+    return verdict(rep.failures, f"FAILED: {rep.failures} differences", "OK")
 
 
 if __name__ == "__main__":

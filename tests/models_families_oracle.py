@@ -20,13 +20,12 @@ tests/models_oracle.py.
 Usage: models_families_oracle.py --tool PATH/TO/eidetic_families_tool
 Exit code 77 means skipped (reference libraries missing).
 """
-import argparse
 import json
 import os
 import subprocess
 import sys
 import tempfile
-from testlib import skip
+from testlib import parse_args, skip
 
 try:
     import torch
@@ -131,9 +130,7 @@ def coverage(seen):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--tool", required=True)
-    args = ap.parse_args()
+    args = parse_args("--tool")
     failures = []
     seen = {}  # family -> (its table's entries, the entries some config planned)
     with tempfile.TemporaryDirectory() as workdir:

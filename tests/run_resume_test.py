@@ -12,14 +12,13 @@ true extraction rate is known: exactly 0.3. Then:
   4. re-running into a finished run without --resume, or resuming with another config, fails.
 Usage: run_resume_test.py --eidetic PATH   (exit 77: transformers missing)
 """
-import argparse
 import json
 import os
 import signal
 import subprocess
 import sys
 import tempfile
-from testlib import skip
+from testlib import discoverable_config, greedy, parse_args, random_items, skip, tiny_random_neox
 
 try:
     import numpy as np
@@ -33,37 +32,13 @@ N, P, S, KNOWN = 300, 12, 16, 90
 
 
 def make_data(work):
-    torch.manual_seed(0)
-    cfg = transformers.GPTNeoXConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
-                                     vocab_size=97, max_position_embeddings=64, initializer_range=0.3)
-    model = transformers.AutoModelForCausalLM.from_config(cfg).eval()
-    model.save_pretrained(os.path.join(work, "model"))
-    model = transformers.AutoModelForCausalLM.from_pretrained(os.path.join(work, "model")).eval()  # what eidetic reads
-    g = torch.Generator().manual_seed(1)
-    prefix = torch.randint(0, 97, (N, P), generator=g)
-    suffix = torch.randint(0, 97, (N, S), generator=g)
-    # Greedy by definition: the argmax of a full forward pass, one token at a time.
-    seq = prefix[:KNOWN].clone()
-    with torch.no_grad():
-        for _ in range(S):
-            seq = torch.cat([seq, model(seq).logits[:, -1].argmax(-1, keepdim=True)], 1)
-    suffix[:KNOWN] = seq[:, P:]
+    model = tiny_random_neox(os.path.join(work, "model"), 97)
+    prefix, suffix = random_items(N, P, S, 97)
+    suffix[:KNOWN] = greedy(model, prefix[:KNOWN], S)
     np.save(os.path.join(work, "prefix.npy"), prefix.numpy().astype(np.uint16))
     np.save(os.path.join(work, "suffix.npy"), suffix.numpy().astype(np.int64))
     with open(os.path.join(work, "exp.yaml"), "w") as f:
-        f.write(f"""seed: 3
-model:
-  path: {work}/model
-  device: cpu
-attack:
-  name: discoverable
-  prefix: {work}/prefix.npy
-  suffix: {work}/suffix.npy
-engine:
-  batch_size: 4
-profile:
-  measure_ceilings: false
-""")
+        f.write(discoverable_config(work, 3, 4))
 
 
 def records(path):
@@ -74,9 +49,7 @@ def records(path):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--eidetic", required=True)
-    args = ap.parse_args()
+    args = parse_args("--eidetic")
     with tempfile.TemporaryDirectory() as work:
         make_data(work)
         cfg = os.path.join(work, "exp.yaml")

@@ -19,23 +19,13 @@ import os
 import random
 import re
 import struct
-import subprocess
 import sys
 import tempfile
 import time
 import unicodedata
-from testlib import skip
+from testlib import find_assets, run_json_tool, skip
 
 TMP = None  # a temporary folder for the tokenizer variants, removed at exit
-
-
-def find_assets():
-    env = os.environ.get("EIDETIC_ASSETS")
-    if env:
-        return env if os.path.isdir(env) else None
-    src = os.environ.get("EIDETIC_SOURCE_DIR") or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    p = os.path.join(src, "..", "shared", "assets")
-    return os.path.realpath(p) if os.path.isdir(p) else None
 
 
 class Tool:
@@ -46,10 +36,7 @@ class Tool:
         cmd = [self.exe, "batch", tokenizer]
         if llama2c_vocab:
             cmd += ["--llama2c-vocab-size", str(llama2c_vocab)]
-        r = subprocess.run(cmd, input=json.dumps(request).encode(), capture_output=True)
-        if r.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd)} failed: {r.stderr.decode(errors='replace')}")
-        return json.loads(r.stdout)
+        return run_json_tool(cmd, request)
 
 
 class Report:
