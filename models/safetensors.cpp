@@ -7,9 +7,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <tuple>
 
 #include "common/atomic_file.h"
 #include "common/error.h"
@@ -96,22 +99,32 @@ TensorSet read_safetensors(const std::filesystem::path& path) {
     throw Error(file + ": truncated or corrupt: header length " + std::to_string(header_len) +
                 " runs past the end of the file (" + std::to_string(m->size) + " bytes)");
   json header;
+  std::set<std::string> names;  // a name twice would silently keep one of the two tensors
+  std::string repeated;
   try {
-    header = json::parse(reinterpret_cast<const char*>(bytes + 8),
-                         reinterpret_cast<const char*>(bytes + 8 + header_len));
+    header = json::parse(reinterpret_cast<const char*>(bytes + 8), reinterpret_cast<const char*>(bytes + 8 + header_len),
+                         [&](int depth, json::parse_event_t event, json& parsed) {
+                           if (depth == 1 && event == json::parse_event_t::key && !names.insert(parsed.get<std::string>()).second)
+                             repeated = parsed.get<std::string>();
+                           return true;
+                         });
   } catch (const json::parse_error& e) {
     throw Error(file + ": corrupt header: not valid JSON (" + e.what() + ")");
   }
+  if (!repeated.empty()) throw Error(file + ": corrupt header: tensor '" + repeated + "' is listed twice");
   if (!header.is_object()) throw Error(file + ": corrupt header: expected a JSON object");
   const uint64_t data_start = 8 + header_len;
   const uint64_t data_size = m->size - data_start;
 
   TensorSet set;
+  std::vector<std::tuple<uint64_t, uint64_t, std::string>> spans;  // (begin, end, name) of each tensor's bytes
   for (const auto& [name, entry] : header.items()) {
     if (name == "__metadata__") {
-      if (entry.is_object())
-        for (const auto& [k, v] : entry.items())
-          if (v.is_string()) set.metadata[k] = v.get<std::string>();
+      if (!entry.is_object()) throw Error(file + ": corrupt header: __metadata__ must be an object of strings");
+      for (const auto& [k, v] : entry.items()) {
+        if (!v.is_string()) throw Error(file + ": corrupt header: __metadata__ '" + k + "' is not a string");
+        set.metadata[k] = v.get<std::string>();
+      }
       continue;
     }
     const std::string where = file + ": tensor '" + name + "'";
@@ -125,9 +138,11 @@ TensorSet read_safetensors(const std::filesystem::path& path) {
     uint64_t numel = 1;
     if (!entry["shape"].is_array()) throw Error(where + " has a malformed shape");
     for (const auto& d : entry["shape"]) {
-      if (!d.is_number_unsigned()) throw Error(where + " has a malformed shape " + entry["shape"].dump());
+      if (!d.is_number_unsigned() || d.get<uint64_t>() > (uint64_t{1} << 48))
+        throw Error(where + " has a malformed shape " + entry["shape"].dump());
       shape.push_back(d.get<int64_t>());
-      numel *= d.get<uint64_t>();
+      if (__builtin_mul_overflow(numel, d.get<uint64_t>(), &numel) || numel > (uint64_t{1} << 56))
+        throw Error(where + " has shape " + entry["shape"].dump() + ", more elements than can be addressed");
     }
     const auto& off = entry["data_offsets"];
     if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
@@ -141,6 +156,10 @@ TensorSet read_safetensors(const std::filesystem::path& path) {
       throw Error(where + " holds " + std::to_string(end - begin) + " bytes but shape " +
                   entry["shape"].dump() + " of " + entry["dtype"].get<std::string>() + " needs " +
                   std::to_string(numel * dt.size));
+    if ((data_start + begin) % static_cast<uint64_t>(dt.size) != 0)
+      throw Error(where + " starts at byte " + std::to_string(data_start + begin) + ", not aligned to its " +
+                  std::to_string(dt.size) + "-byte elements");
+    spans.emplace_back(begin, end, name);
     void* ptr = const_cast<uint8_t*>(bytes + data_start + begin);
     auto keep = m;
     set.tensors[name] = at::from_blob(
@@ -148,6 +167,19 @@ TensorSet read_safetensors(const std::filesystem::path& path) {
         at::TensorOptions().dtype(dt.type).device(at::kCPU));
     set.source[name] = file;
   }
+  // The tensors tile the data: no overlap (two tensors sharing bytes) and no hole (bytes no
+  // tensor owns), as the format requires.
+  std::sort(spans.begin(), spans.end());
+  uint64_t covered = 0;
+  for (const auto& [begin, end, name] : spans) {
+    if (begin < covered) throw Error(file + ": corrupt header: tensor '" + name + "' overlaps the tensor before it");
+    if (begin > covered)
+      throw Error(file + ": corrupt header: bytes " + std::to_string(covered) + ".." + std::to_string(begin) +
+                  " of the data belong to no tensor (before '" + name + "')");
+    covered = end;
+  }
+  if (covered != data_size)
+    throw Error(file + ": corrupt header: the last " + std::to_string(data_size - covered) + " data bytes belong to no tensor");
   return set;
 }
 
@@ -198,7 +230,12 @@ void write_safetensors(const std::filesystem::path& file,
   if (!metadata.empty()) header["__metadata__"] = metadata;
   std::vector<at::Tensor> data;
   uint64_t offset = 0;
-  for (const auto& [name, t] : tensors) {
+  // Wider elements first (then by name), as the reference writer orders them: with the data
+  // starting at a multiple of 8, every tensor then starts aligned to its element size.
+  std::vector<std::pair<std::string, at::Tensor>> ordered(tensors.begin(), tensors.end());
+  std::stable_sort(ordered.begin(), ordered.end(),
+                   [](const auto& a, const auto& b) { return a.second.element_size() > b.second.element_size(); });
+  for (const auto& [name, t] : ordered) {
     at::Tensor c = t.detach().to(at::kCPU).contiguous();
     const uint64_t n = static_cast<uint64_t>(c.numel()) * c.element_size();
     header[name] = {{"dtype", dtype_to_name(c.scalar_type())},

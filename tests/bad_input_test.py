@@ -155,6 +155,40 @@ def main():
                      run(exe, "generate", "--model", neo, "--prompt-ids", "1", "--max-new-tokens", "1", "--greedy"),
                      "attention_types")
 
+        # safetensors headers that lie: each read before any tensor is used.
+        def safetensors_model(name, header, data):
+            folder = path(name)
+            os.makedirs(folder)
+            with open(os.path.join(folder, "config.json"), "w") as f:
+                json.dump({"model_type": "llama", "vocab_size": 8, "hidden_size": 4, "num_hidden_layers": 1,
+                           "num_attention_heads": 1, "intermediate_size": 8, "max_position_embeddings": 16}, f)
+            text = json.dumps(header)
+            text += " " * ((8 - (len(text) + 8) % 8) % 8)
+            with open(os.path.join(folder, "model.safetensors"), "wb") as f:
+                f.write(len(text).to_bytes(8, "little") + text.encode() + data)
+            return folder
+        t = lambda shape, begin, end, dtype="F32": {"dtype": dtype, "shape": shape, "data_offsets": [begin, end]}
+        for name, header, data, needle in [
+            ("safetensors: overlapping tensors", {"a": t([2], 0, 8), "b": t([2], 4, 12)}, b"\0" * 12, "overlaps"),
+            ("safetensors: bytes no tensor owns", {"a": t([2], 0, 8), "b": t([2], 12, 20)}, b"\0" * 20,
+             "belong to no tensor"),
+            ("safetensors: trailing bytes", {"a": t([2], 0, 8)}, b"\0" * 16, "belong to no tensor"),
+            ("safetensors: misaligned F32", {"a": t([1], 0, 2, "F16"), "b": t([1], 2, 6)}, b"\0" * 6, "not aligned"),
+            ("safetensors: [2^31, 2^31] in 0 bytes", {"a": t([2 ** 31, 2 ** 31], 0, 0)}, b"", "more elements"),
+            ("safetensors: non-object __metadata__", {"__metadata__": "x", "a": t([2], 0, 8)}, b"\0" * 8,
+             "__metadata__"),
+        ]:
+            folder = safetensors_model("st-" + str(CASES), header, data)
+            expect_error(name, run(exe, "generate", "--model", folder, "--prompt-ids", "1", "--max-new-tokens", "1",
+                                   "--greedy"), needle)
+        dup = safetensors_model("st-dup", {}, b"")
+        text = '{"a": %s, "a": %s}' % (json.dumps(t([2], 0, 8)), json.dumps(t([2], 8, 16)))
+        text += " " * ((8 - (len(text) + 8) % 8) % 8)
+        with open(os.path.join(dup, "model.safetensors"), "wb") as f:
+            f.write(len(text).to_bytes(8, "little") + text.encode() + b"\0" * 16)
+        expect_error("safetensors: a name twice", run(exe, "generate", "--model", dup, "--prompt-ids", "1",
+                                                      "--max-new-tokens", "1", "--greedy"), "listed twice")
+
         # The results file after a power loss: a NUL-filled tail is cut and the run resumes.
         full = path("full")
         assert run(exe, "run", good, "--out", full, "-q").returncode == 0
