@@ -12,6 +12,9 @@ BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
 "$ROOT/scripts/setup.sh" --test
 "$ROOT/scripts/build.sh"
 export EIDETIC_PYTHON="${EIDETIC_PYTHON:-$ROOT/.venv/bin/python}"
+# ctest runs one test per core; libtorch's own thread pool on top of that oversubscribes the
+# cores (training ran 10x slower so), so each test gets one intra-op thread unless told otherwise.
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 cd "$BUILD_DIR"
 
 strict() { [[ -n "${EIDETIC_STRICT:-}" && "${EIDETIC_STRICT}" != "0" ]]; }
