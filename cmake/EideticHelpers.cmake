@@ -52,8 +52,11 @@ function(eidetic_add_test name)
   target_link_libraries(${name} PRIVATE ${ARG_LIBS} GTest::gtest GTest::gtest_main)
   eidetic_target_defaults(${name})
   eidetic_executable(${name})
+  # Discovery runs the binary (which loads libtorch) when ctest starts: on a loaded machine that
+  # can take longer than CMake's default 5 s.
   gtest_discover_tests(${name}
     DISCOVERY_MODE PRE_TEST
+    DISCOVERY_TIMEOUT 120
     WORKING_DIRECTORY "${PROJECT_SOURCE_DIR}"
     PROPERTIES LABELS ${ARG_LABEL}
                ENVIRONMENT "EIDETIC_SOURCE_DIR=${PROJECT_SOURCE_DIR};EIDETIC_BUILD_DIR=${PROJECT_BINARY_DIR}")
