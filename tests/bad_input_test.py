@@ -96,6 +96,14 @@ def main():
         for key in ["train.epochs=-1", "train.epochs=0", "lab.copies=[0]", "arch.layers=0", "lab.tokenizer_vocab=10"]:
             out = path("out-" + key)
             expect_error(key, run(exe, "run", lab_cfg, "--set", key, "--out", out), "key '" + key.split("=")[0], out=out)
+        # The keys of several attacks and of the reference model.
+        both = write("both.yaml", head + disc + "attacks:\n  - name: exposure\n    secrets: [\"12\"]\n")
+        expect_error("attack and attacks", run(exe, "config", "show", both), "not both")
+        empty = write("empty.yaml", head + "attacks: []\n")
+        expect_error("attacks: []", run(exe, "config", "show", empty), "the list is empty")
+        out = path("out-reference")
+        r = run(exe, "run", good, "--set", "model.reference=" + path("no-such-model"), "--out", out)
+        expect_error("model.reference missing", r, "model.reference", "does not exist")
         sar = write("sar.yaml", head + "attack:\n  name: sample-and-rank\n  samples: -5\n  corpus: [x.txt]\n")
         expect_error("attack.samples -5", run(exe, "run", sar, "--out", path("out-sar")), "key 'attack.samples'",
                      out=path("out-sar"))
