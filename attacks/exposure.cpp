@@ -6,9 +6,12 @@
 // log2|R| - log2(rank), where rank is the secret's position when every candidate of R is
 // ordered by the model's log-perplexity of the whole canary text (1 = the most likely). When
 // |R| is at most `max_exact` every candidate is scored (batched through the engine), so the
-// rank is exact; beyond that the rank is estimated from `estimate_samples` candidates drawn
-// uniformly from R (rank ~ 1 + (|R| - 1) x the fraction of them scoring better than the
-// secret), and the report names that method.
+// rank is exact; beyond that the exposure is extrapolated as the paper does (§4.3; TensorFlow
+// Privacy's compute_exposure_extrapolation): a skew-normal is fitted by maximum likelihood to
+// the log-perplexities of `estimate_samples` candidates drawn uniformly from R, and the
+// exposure is -log2 of its CDF at the secret's log-perplexity, capped at log2|R| (the most any
+// method can claim). The record keeps the sampled-rank estimate beside it (rank ~ 1 +
+// (|R| - 1) x the fraction of samples scoring better), and the report names the method.
 #include <chrono>
 #include <cmath>
 
@@ -16,6 +19,7 @@
 #include "attacks/summary.h"
 #include "common/error.h"
 #include "kernels/rng.h"
+#include "metrics/exposure.h"
 #include "metrics/stats.h"
 #include "tokenizers/tokenizer.h"
 
@@ -115,20 +119,31 @@ class Exposure : public Attack {
         ++counted;
         better += nll(i) < own;
       }
-      double rank;
+      json r = {{"id", id}, {"secret", secret}, {"candidates", counted + 1}, {"log_perplexity", own}};
       if (exact) {
-        rank = 1.0 + static_cast<double>(better);
+        const double rank = 1.0 + static_cast<double>(better);
+        r["rank"] = rank;
+        r["exposure"] = space_log2_ - std::log2(rank);
+        r["method"] = "exact: every candidate scored";
       } else {
+        // The paper's extrapolation (TensorFlow Privacy's compute_exposure_extrapolation): a
+        // skew-normal fitted to the sampled candidates' log-perplexities, exposure =
+        // -log2 CDF(secret's). It cannot say more than log2|R| (every candidate worse than
+        // the secret), so it is capped there, and the record says when it was.
+        std::vector<double> reference;
+        for (size_t i = 1; i < seqs.size(); ++i)
+          if (candidates[i - 1] != secret) reference.push_back(nll(i));
+        const auto x = metrics::exposure_extrapolation(own, reference);
+        const bool capped = x.unbounded || x.exposure > space_log2_;
         const double space = std::pow(2.0, space_log2_);
-        rank = 1.0 + (space - 1.0) * static_cast<double>(better) / static_cast<double>(std::max<int64_t>(counted, 1));
+        const double rank = 1.0 + (space - 1.0) * static_cast<double>(better) / static_cast<double>(std::max<int64_t>(counted, 1));
+        r["rank"] = rank;  // the sampled fraction's estimate, for comparison
+        r["exposure"] = capped ? space_log2_ : x.exposure;
+        r["exposure_capped"] = capped;
+        r["exposure_sampled_rank"] = space_log2_ - std::log2(rank);
+        r["skewnorm"] = {{"a", x.fit.a}, {"loc", x.fit.loc}, {"scale", x.fit.scale}};
+        r["method"] = "extrapolation: skew-normal fit to " + std::to_string(reference.size()) + " sampled candidates";
       }
-      json r = {{"id", id},
-                {"secret", secret},
-                {"rank", rank},
-                {"candidates", counted + 1},
-                {"log_perplexity", own},
-                {"exposure", space_log2_ - std::log2(rank)},
-                {"method", exact ? "exact: every candidate scored" : "estimate: uniform sample of candidates"}};
       if (!duplicates_.empty()) r["duplicates"] = duplicates_[static_cast<size_t>(id)];
       records.push_back(std::move(r));
     }

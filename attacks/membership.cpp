@@ -5,16 +5,20 @@
 // oriented so that higher means "more likely a member":
 //   loss        mean log-probability of the tokens (Yeom et al. 2018);
 //   reference   target log-likelihood minus a reference model's (Carlini et al. 2021's ratio);
-//   zlib        mean log-probability x its length over the text's zlib entropy in bits
-//               (Carlini et al. 2021), when a tokenizer is available;
-//   lowercase   the lowercased text's mean negative log-probability minus the original's
-//               (Carlini et al. 2021), when a tokenizer is available;
+//   zlib        minus the mean negative log-likelihood over the zlib-compressed size of the
+//               text in bytes: mimir's zlib score (NLL / zlib bytes, lower = member), negated;
+//               when a tokenizer is available;
+//   lowercase   the lowercased text's mean negative log-likelihood over the original's (the
+//               ratio of Carlini et al. 2021; Python's str.lower, Unicode), when a tokenizer is
+//               available;
 //   min_k       mean of the lowest k% token log-probabilities, k = 20% (Shi et al. 2024);
 //   min_k_pp    the same over (log p(x_t) - mu_t) / sigma_t, with mu_t and sigma_t the mean and
 //               standard deviation of log p under the model's own next-token distribution
 //               (Zhang et al. 2024, Min-K%++).
-// For each score: ROC AUC with a stratified bootstrap interval, TPR at 0.1% and 1% FPR, and
-// the ROC curve.
+// For each score: ROC AUC with a stratified bootstrap interval, the TPR at 0.1% and 1% FPR as
+// mimir computes it (the last point of scikit-learn's ROC curve with FPR strictly below the
+// bound; "not measurable" when there are fewer non-members than 1/FPR), the PR AUC as mimir
+// computes it (non-members as the positive class) and the ROC curve.
 #include <ATen/ATen.h>
 
 #include <algorithm>
@@ -27,6 +31,7 @@
 #include "common/error.h"
 #include "metrics/membership.h"
 #include "metrics/text_metrics.h"
+#include "metrics/unicode_lower.h"
 #include "models/model.h"
 #include "tokenizers/tokenizer.h"
 
@@ -123,19 +128,18 @@ class Membership : public Attack {
       }
       if (session_.tokenizer()) {
         const std::string text = session_.tokenizer()->decode(seqs[i]);
-        const double bits = metrics::zlib_entropy_bits(text);
-        scores["zlib"] = bits > 0 ? sum / bits : 0.0;
-        const auto lower = session_.tokenizer()->encode(metrics::to_lower_ascii(text));
+        scores["zlib"] = -metrics::zlib_ratio_score(-mean, text);
+        const auto lower = session_.tokenizer()->encode(metrics::to_lower_unicode(text));
         if (lower == seqs[i]) {
           // Nothing to lowercase: the same tokens, the same likelihood. Scoring them again (alone,
-          // where the original was scored in a padded batch) would give a difference of pure
-          // float rounding, and an AUC over noise.
-          scores["lowercase"] = 0.0;
+          // where the original was scored in a padded batch) would give a ratio off 1 by float
+          // rounding, and an AUC over noise.
+          scores["lowercase"] = 1.0;
         } else if (lower.size() >= 2) {
           const auto ls = session_.score({lower})[0].logprob;
           double lsum = 0;
           for (float x : ls) lsum += x;
-          scores["lowercase"] = -lsum / static_cast<double>(ls.size()) - (-mean);
+          scores["lowercase"] = (-lsum / static_cast<double>(ls.size())) / std::max(-mean, 1e-12);
         }
       }
       const bool member = ids[i] < static_cast<int64_t>(members_.size());
@@ -160,22 +164,36 @@ class Membership : public Attack {
       if (scores.size() != labels.size()) continue;  // a score not every record has
       const auto auc = metrics::bootstrap_auc(scores, labels, 1000, 0.95, session_.seed());
       const auto roc = metrics::roc_curve(scores, labels);
-      const double t01 = metrics::tpr_at_fpr(roc, 0.001), t1 = metrics::tpr_at_fpr(roc, 0.01);
       out["metrics"].push_back(metric_json("auc_" + name, auc, "ROC AUC of the " + name + " score (members vs non-members)"));
-      metrics::Interval a{t01, t01, t01, auc.n}, b{t1, t1, t1, auc.n};
-      json m1 = metric_json("tpr_at_0.1%_fpr_" + name, a, "true positive rate at 0.1% false positive rate");
-      json m2 = metric_json("tpr_at_1%_fpr_" + name, b, "true positive rate at 1% false positive rate");
-      for (json* m : {&m1, &m2}) m->erase("ci_low"), m->erase("ci_high");
-      out["metrics"].push_back(m1);
-      out["metrics"].push_back(m2);
-      rows.push_back({name, auc.value, auc.low, auc.high, t01, t1});
+      json row = {name, auc.value, auc.low, auc.high};
+      for (const auto& [bound, label] : {std::pair{0.001, "0.1%"}, std::pair{0.01, "1%"}}) {
+        json m = {{"name", std::string("tpr_at_") + label + "_fpr_" + name}, {"n", auc.n}};
+        if (metrics::tpr_at_fpr_measurable(static_cast<int64_t>(nonmembers_.size()), bound)) {
+          const double t = metrics::mimir_tpr_at_fpr(scores, labels, bound);
+          m["value"] = t;
+          m["description"] = std::string("true positive rate at FPR below ") + label;
+          row.push_back(t);
+        } else {
+          m["description"] = std::string("true positive rate at FPR below ") + label + ": not measurable from " +
+                             std::to_string(nonmembers_.size()) + " non-members (at least " +
+                             std::to_string(static_cast<int64_t>(std::ceil(1.0 / bound - 1e-9))) + " needed)";
+          row.push_back("not measurable");
+        }
+        out["metrics"].push_back(m);
+      }
+      const double pr = metrics::pr_auc(scores, labels);
+      out["metrics"].push_back(metric_json("pr_auc_" + name, {pr, pr, pr, auc.n},
+                                           "PR AUC of the " + name + " score, non-members as the positive class (mimir)"));
+      out["metrics"].back().erase("ci_low"), out["metrics"].back().erase("ci_high");
+      row.push_back(pr);
+      rows.push_back(row);
       json points = json::array();
       for (size_t i = 0; i < roc.fpr.size(); ++i) points.push_back({roc.fpr[i], roc.tpr[i]});
       series.push_back({{"name", name + " (AUC " + std::to_string(auc.value).substr(0, 5) + ")"}, {"points", points}});
     }
     out["tables"].push_back({{"id", "membership"},
                              {"title", "Membership inference by score"},
-                             {"columns", {"score", "AUC", "AUC low", "AUC high", "TPR@0.1%FPR", "TPR@1%FPR"}},
+                             {"columns", {"score", "AUC", "AUC low", "AUC high", "TPR@0.1%FPR", "TPR@1%FPR", "PR AUC"}},
                              {"rows", rows}});
     // Bits of the member texts the model memorized (Morris et al. 2025's measure): per member,
     // its uniform code length ((T - 1) x log2 code_vocab) minus its code length under the

@@ -67,6 +67,12 @@ NpyHeader read_npy_header(const std::filesystem::path& file) {
   } else {
     fail(file, "unsupported .npy version " + std::to_string(major));
   }
+  // The header is a short Python dict (NumPy pads it to 64 bytes; a few KB for a huge shape):
+  // anything longer than the file itself or than 1 MiB is not one.
+  std::error_code ec;
+  const auto file_size = std::filesystem::file_size(file, ec);
+  if (ec || header_len > file_size || header_len > (size_t{1} << 20))
+    fail(file, "truncated or corrupt .npy header: it claims " + std::to_string(header_len) + " bytes");
   std::string text(header_len, '\0');
   in.read(text.data(), static_cast<std::streamsize>(header_len));
   if (!in) fail(file, "truncated .npy header");
@@ -111,8 +117,9 @@ TokenArray read_npy_tokens(const std::filesystem::path& file) {
     fail(file, "holds dtype '" + d + "'; token ids must be an integer array (uint16, int32, int64, ...)");
   const char order = d[0];
   const bool is_signed = d[1] == 'i';
-  const int width = std::stoi(d.substr(2));
-  if (width != 1 && width != 2 && width != 4 && width != 8) fail(file, "unsupported integer width in dtype '" + d + "'");
+  const std::string w = d.substr(2);
+  if (w != "1" && w != "2" && w != "4" && w != "8") fail(file, "unsupported integer width in dtype '" + d + "'");
+  const int width = w[0] - '0';
   if (order == '>' && width > 1) fail(file, "big-endian dtype '" + d + "' is not supported; convert with astype('<" + d.substr(1) + "')");
   const auto file_size = std::filesystem::file_size(file);
   const uint64_t need = h.data_offset + static_cast<uint64_t>(h.numel()) * static_cast<uint64_t>(width);  // numel < 2^56

@@ -56,7 +56,7 @@ void read_jsonl(const std::filesystem::path& file, const tok::Tokenizer& tokeniz
     nlohmann::json record;
     try {
       record = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number past double
       fail(where, std::string("malformed JSON: ") + e.what());
     }
     if (!record.is_object()) fail(where, std::string("expected a JSON object, got ") + record.type_name());

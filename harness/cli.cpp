@@ -7,6 +7,8 @@
 
 #include <exception>
 #include <ostream>
+#include <string>
+#include <string_view>
 
 #include "common/error.h"
 #include "harness/commands.h"
@@ -20,6 +22,28 @@ constexpr const char* kDescription =
     "It prompts language models at scale and measures how much of their training data\n"
     "comes back out (extraction rates, memorization scores, membership inference,\n"
     "canary exposure) and how fast (tokens/s, share of the GPU's roofline).";
+
+// An error message on one line: messages may quote the input (a token, a CSV field), and a
+// line break or other control character in it is printed escaped.
+std::string one_line(std::string_view message) {
+  std::string out;
+  out.reserve(message.size());
+  for (const char ch : message) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else if (c == '\t') out += "\\t";
+    else if (c < 0x20 || c == 0x7f) {
+      static const char* hex = "0123456789abcdef";
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -67,7 +91,7 @@ int run_cli(int argc, char** argv, std::istream& in, std::ostream& out, std::ost
     out << app.help();
     return 0;
   } catch (const Error& e) {
-    err << "eidetic: error: " << e.what() << "\n";
+    err << "eidetic: error: " << one_line(e.what()) << "\n";
     return 1;
   } catch (const std::bad_alloc&) {
     err << "eidetic: error: out of memory (an input asks for more than this machine has)\n";

@@ -85,7 +85,7 @@ Action add_challenge_command(CLI::App& app) {
   struct Options {
     std::string guesses, answers, out_dir;
     int64_t max_wrong = 100;
-    int64_t last = 0;
+    int64_t rows = 1000;
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("challenge", "The Training Data Extraction Challenge (lm-extraction-benchmark)");
@@ -100,20 +100,19 @@ Action add_challenge_command(CLI::App& app) {
   score->add_option("--max-wrong", o->max_wrong, "the budget of wrong guesses")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  score->add_option("--last", o->last,
-                    "score against the last N rows of the answers only (upstream's score_submission.py takes "
-                    "the last 1000; default: all rows)")
-      ->check(CLI::NonNegativeNumber);
+  score->add_option("--rows", o->rows,
+                    "score against the last N rows of the answers (fewer if it has fewer) and divide recall by N, "
+                    "as upstream's score_submission.py does with N = 1000 (its num_samples)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   return [o](Io& io) {
     const corpus::TokenArray a = corpus::read_npy_tokens(o->answers);
     if (a.shape.size() != 2)
       throw Error(o->answers + ": expected a 2-D (examples, suffix length) array of token ids, got " +
                   std::to_string(a.shape.size()) + " dimensions");
     const int64_t rows = a.shape[0], len = a.shape[1];
-    if (o->last > rows)
-      throw Error(o->answers + ": --last " + std::to_string(o->last) + " asks for more rows than the " +
-                  std::to_string(rows) + " it has");
-    const int64_t first = o->last > 0 ? rows - o->last : 0;
+    // Upstream: answers = np.load(answer)[-1000:]; recall = np.mean(did_solve) over 1000.
+    const int64_t first = std::max<int64_t>(0, rows - o->rows);
     std::vector<std::vector<int64_t>> answers;
     answers.reserve(static_cast<size_t>(rows - first));
     for (int64_t r = first; r < rows; ++r)
@@ -122,7 +121,7 @@ Action add_challenge_command(CLI::App& app) {
 
     const std::vector<metrics::ChallengeGuess> guesses = metrics::read_guesses_csv(o->guesses);
     metrics::check_guesses(guesses, answers, o->guesses);
-    const metrics::ChallengeScore s = metrics::score_challenge(guesses, answers, o->max_wrong);
+    const metrics::ChallengeScore s = metrics::score_challenge(guesses, answers, o->max_wrong, o->rows);
 
     const fs::path dir = o->out_dir.empty() ? fs::absolute(fs::path(o->guesses)).parent_path() : fs::path(o->out_dir);
     std::error_code ec;
@@ -136,7 +135,8 @@ Action add_challenge_command(CLI::App& app) {
 
     const std::string budget = std::to_string(o->max_wrong);
     io.out << "guesses: " << s.guesses << " (" << s.correct_guesses << " correct, " << s.wrong << " wrong)\n"
-           << "examples: " << s.examples << " (suffixes of " << len << " tokens)\n"
+           << "examples: " << answers.size() << " (the last " << answers.size() << " of " << rows << " answer rows; suffixes of "
+           << len << " tokens); recall divides by " << s.examples << "\n"
            << "solved over all guesses: " << s.solved << " (recall " << shortest(static_cast<double>(s.solved) / static_cast<double>(s.examples)) << ")\n"
            << "guesses before wrong guess " << budget << ": " << s.guesses_in_budget << ", solving " << s.correct << "\n"
            << "error curve: " << csv_path.string() << ", " << svg_path.string() << "\n"

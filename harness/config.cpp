@@ -1,6 +1,7 @@
 // harness/config.cpp: YAML loading with locations, `base:` inheritance, --set, schema checks.
 #include "harness/config.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -9,8 +10,10 @@
 #include <fstream>
 #include <iterator>
 #include <set>
+#include <sstream>
 
 #include "common/error.h"
+#include "common/utf8.h"
 
 namespace eidetic::harness {
 namespace {
@@ -19,11 +22,19 @@ namespace {
 
 // A config is small: more values than this is an alias bomb ("billion laughs") or not a config.
 constexpr int64_t kMaxConfigValues = 100000;
+constexpr int64_t kMaxConfigTextBytes = int64_t{4} << 20;  // and so is more text than this
 constexpr int kMaxBaseDepth = 32;                 // `base:` chains longer than this are refused
 constexpr std::uintmax_t kMaxConfigBytes = 1 << 20;  // and so are config files over 1 MiB
 
-ConfigValue from_yaml(const YAML::Node& node, const std::string& file, int64_t& budget, int depth = 0) {
-  if (--budget < 0) fail({file, 1, 1}, "more than " + std::to_string(kMaxConfigValues) + " values (aliases expanding?): not a config");
+
+// What one config may expand to: aliases let a small file name the same node many times.
+struct Budget {
+  int64_t values = kMaxConfigValues;
+  int64_t text_bytes = kMaxConfigTextBytes;
+};
+
+ConfigValue from_yaml(const YAML::Node& node, const std::string& file, Budget& budget, int depth = 0) {
+  if (--budget.values < 0) fail({file, 1, 1}, "more than " + std::to_string(kMaxConfigValues) + " values (aliases expanding?): not a config");
   if (depth > 64) fail({file, 1, 1}, "nested more than 64 levels deep: not a config");
   ConfigValue v;
   const YAML::Mark m = node.Mark();
@@ -36,6 +47,9 @@ ConfigValue from_yaml(const YAML::Node& node, const std::string& file, int64_t& 
     case YAML::NodeType::Scalar:
       v.kind = ConfigValue::Kind::scalar;
       v.scalar = node.Scalar();
+      if ((budget.text_bytes -= static_cast<int64_t>(v.scalar.size())) < 0)
+        fail({file, 1, 1}, "more than " + std::to_string(kMaxConfigTextBytes >> 20) + " MiB of text (aliases expanding?): not a config");
+      if (!utf8::valid(v.scalar)) fail(v.location, "the value is not valid UTF-8 text");
       v.quoted = node.Tag() == "!";
       break;
     case YAML::NodeType::Sequence:
@@ -49,6 +63,9 @@ ConfigValue from_yaml(const YAML::Node& node, const std::string& file, int64_t& 
         const Location kl{file, km.line + 1, km.column + 1};
         if (kv.first.Type() != YAML::NodeType::Scalar) fail(kl, "keys must be plain names");
         const std::string key = kv.first.Scalar();
+        if (!utf8::valid(key)) fail(kl, "a key is not valid UTF-8 text");
+        if ((budget.text_bytes -= static_cast<int64_t>(key.size())) < 0)
+          fail({file, 1, 1}, "more than " + std::to_string(kMaxConfigTextBytes >> 20) + " MiB of text (aliases expanding?): not a config");
         if (v.find(key)) fail(kl, "key '" + key + "' appears twice");
         v.entries.emplace_back(key, from_yaml(kv.second, file, budget, depth + 1));
         v.key_locations.push_back(kl);
@@ -58,16 +75,51 @@ ConfigValue from_yaml(const YAML::Node& node, const std::string& file, int64_t& 
   return v;
 }
 
+// Records where each YAML document starts; ignores everything else.
+struct DocumentStarts : YAML::EventHandler {
+  std::vector<YAML::Mark> marks;
+  void OnDocumentStart(const YAML::Mark& mark) override { marks.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
 ConfigValue parse_text(const std::string& text, const std::string& file) {
-  try {
-    const std::vector<YAML::Node> docs = YAML::LoadAll(text);
-    if (docs.size() > 1) {
-      const YAML::Mark m = docs[1].Mark();
-      fail({file, m.line >= 0 ? m.line + 1 : 1, m.column >= 0 ? m.column + 1 : 1},
-           "a second YAML document ('---'): a config is one document");
+  // YAML admits no control characters but tab and line breaks, and yaml-cpp can loop forever
+  // on a NUL byte: such text is refused, with its position, before the parser sees it.
+  int line = 1, column = 1;
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
+      char code[8];
+      std::snprintf(code, sizeof code, "0x%02x", c);
+      fail({file, line, column}, std::string("control character ") + code + " (a config is text)");
     }
-    int64_t budget = kMaxConfigValues;
-    return from_yaml(docs.empty() ? YAML::Node() : docs[0], file, budget);
+    if (c == '\n') ++line, column = 1;
+    else ++column;
+  }
+  if (!utf8::valid(text)) fail({file, 1, 1}, "not valid UTF-8 text");
+  try {
+    // Documents are counted (at most two) before the first is loaded: YAML::LoadAll would read
+    // them all, and on some malformed text yaml-cpp returns documents forever without moving on.
+    std::istringstream stream(text);
+    YAML::Parser parser(stream);
+    DocumentStarts starts;
+    for (int i = 0; i < 2 && parser.HandleNextDocument(starts); ++i) {
+    }
+    if (starts.marks.size() > 1) {
+      const YAML::Mark& m = starts.marks[1];
+      const Location at{file, m.line >= 0 ? m.line + 1 : 1, m.column >= 0 ? m.column + 1 : 1};
+      if (m.pos <= starts.marks[0].pos) fail(at, "YAML syntax error: the text cannot be read past this point");
+      fail(at, "a second YAML document ('---'): a config is one document");
+    }
+    Budget budget;
+    return from_yaml(YAML::Load(text), file, budget);
   } catch (const YAML::ParserException& e) {
     fail({file, e.mark.line + 1, e.mark.column + 1}, "YAML syntax error: " + e.msg);
   }
@@ -78,7 +130,7 @@ ConfigValue merge(ConfigValue base, const ConfigValue& child) {
   if (base.kind != ConfigValue::Kind::map || child.kind != ConfigValue::Kind::map) return child;
   for (size_t i = 0; i < child.entries.size(); ++i) {
     const auto& [key, value] = child.entries[i];
-    auto it = std::find_if(base.entries.begin(), base.entries.end(), [&](const auto& e) { return e.first == key; });
+    auto it = std::find_if(base.entries.begin(), base.entries.end(), [&key = key](const auto& e) { return e.first == key; });
     if (it == base.entries.end()) {
       base.entries.emplace_back(key, value);
       base.key_locations.push_back(child.key_locations[i]);
@@ -322,7 +374,7 @@ nlohmann::json check_map(const ConfigValue& v, const Field& f, const std::string
       fail(v.location, "missing required key '" + prefix(c.name) + "'" + (c.help.empty() ? "" : " (" + c.help + ")"));
   for (size_t i = 0; i < v.entries.size(); ++i) {
     const auto& [key, value] = v.entries[i];
-    const auto it = std::find_if(fields.begin(), fields.end(), [&](const Field& c) { return c.name == key; });
+    const auto it = std::find_if(fields.begin(), fields.end(), [&key = key](const Field& c) { return c.name == key; });
     if (it == fields.end()) {
       std::string names;
       for (const auto& c : fields) names += (names.empty() ? "" : ", ") + c.name;

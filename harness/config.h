@@ -27,16 +27,23 @@ struct Location {
 
 // A parsed YAML value with locations (scalars keep their text; types come from the schema).
 struct ConfigValue {
+  struct Entry;  // a key and its value (defined below: it holds a ConfigValue)
   enum class Kind { null, scalar, sequence, map };
   Kind kind = Kind::null;
   std::string scalar;
   bool quoted = false;  // a scalar written in quotes is always a string
   std::vector<ConfigValue> items;
-  std::vector<std::pair<std::string, ConfigValue>> entries;  // map entries, in file order
+  std::vector<Entry> entries;                                // map entries, in file order
   std::vector<Location> key_locations;                       // one per entry
   Location location;
 
   const ConfigValue* find(const std::string& key) const;
+};
+
+struct ConfigValue::Entry {
+  std::string first;
+  ConfigValue second;
+  Entry(std::string key, ConfigValue value) : first(std::move(key)), second(std::move(value)) {}
 };
 
 using eidetic::Field;

@@ -35,7 +35,7 @@ void for_each_record(const std::filesystem::path& file, const std::string& text,
     nlohmann::json j;
     try {
       j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error&) {
+    } catch (const nlohmann::json::exception&) {
       throw Error(file.string() + ":" + std::to_string(line_no) + ": not a JSON record");
     }
     if (!j.is_object() || !j.contains("id") || !j["id"].is_number_integer())
@@ -52,7 +52,7 @@ bool is_record(const std::string& line) {
   try {
     const nlohmann::json j = nlohmann::json::parse(line);
     return j.is_object() && j.contains("id") && j["id"].is_number_integer();
-  } catch (const nlohmann::json::parse_error&) {
+  } catch (const nlohmann::json::exception&) {
     return false;
   }
 }

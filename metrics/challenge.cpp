@@ -162,12 +162,16 @@ void check_guesses(const std::vector<ChallengeGuess>& guesses, const std::vector
 }
 
 ChallengeScore score_challenge(const std::vector<ChallengeGuess>& guesses,
-                               const std::vector<std::vector<int64_t>>& answers, int64_t max_wrong) {
+                               const std::vector<std::vector<int64_t>>& answers, int64_t max_wrong,
+                               int64_t denominator) {
   if (answers.empty()) throw Error("score_challenge: there are no answers to score against");
   if (max_wrong < 1) throw Error("score_challenge: max_wrong must be at least 1, got " + std::to_string(max_wrong));
+  if (denominator != 0 && denominator < static_cast<int64_t>(answers.size()))
+    throw Error("score_challenge: the denominator " + std::to_string(denominator) + " is below the " +
+                std::to_string(answers.size()) + " answers");
   check_guesses(guesses, answers);
   ChallengeScore s;
-  s.examples = static_cast<int64_t>(answers.size());
+  s.examples = denominator != 0 ? denominator : static_cast<int64_t>(answers.size());
   const double examples = static_cast<double>(s.examples);
   std::vector<char> solved(answers.size(), 0);
   bool in_budget = true;

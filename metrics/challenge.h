@@ -30,7 +30,8 @@ struct ChallengeGuess {
 
 struct ChallengeScore {
   double recall_at_100_errors = 0;  // the score, at max_wrong errors (100 unless asked otherwise)
-  int64_t examples = 0;             // the number of answers
+  int64_t examples = 0;             // what recall divides by: the number of answers, or the
+                                    // denominator asked for
   int64_t correct = 0;              // examples solved before the max_wrong-th wrong guess
                                     // (recall_at_100_errors = correct / examples)
   std::vector<std::pair<int64_t, double>> curve;  // (wrong guesses so far, recall) after each guess
@@ -50,8 +51,11 @@ void check_guesses(const std::vector<ChallengeGuess>& guesses, const std::vector
 
 // Scores `guesses` (in confidence order) against `answers` (one true suffix per example).
 // Checks them first (check_guesses); throws when there are no answers or max_wrong < 1.
+// `denominator` (0: the number of answers) is what recall divides by: upstream's scorer always
+// divides by its num_samples, 1000, however many answer rows there are.
 ChallengeScore score_challenge(const std::vector<ChallengeGuess>& guesses,
-                               const std::vector<std::vector<int64_t>>& answers, int64_t max_wrong = 100);
+                               const std::vector<std::vector<int64_t>>& answers, int64_t max_wrong = 100,
+                               int64_t denominator = 0);
 
 // Reads a guess CSV. The header names the columns (`Example ID`, `Suffix Guess`; others are
 // ignored; names and fields are trimmed of spaces). Fields follow RFC 4180 (quotes, "" inside

@@ -1,6 +1,6 @@
-// metrics/membership.cpp: ROC curves, AUC and TPR at low FPR for membership inference
-// (Carlini et al. 2022, "Membership inference attacks from first principles"); see
-// membership.h.
+// metrics/membership.cpp: ROC curves, AUC, TPR at low FPR and PR-AUC for membership
+// inference (Carlini et al. 2022, "Membership inference attacks from first principles"; mimir's
+// definitions); see membership.h.
 #include "metrics/membership.h"
 
 #include <algorithm>
@@ -52,30 +52,77 @@ double auc_sorted(const std::vector<double>& members, const std::vector<double>&
   return static_cast<double>(static_cast<long double>(twice) / pairs);
 }
 
-}  // namespace
-
-RocCurve roc_curve(const std::vector<double>& scores, const std::vector<int>& labels) {
+// The ROC curve of roc_curve, optionally thinned as scikit-learn's drop_intermediate=True
+// thins it: among the points after (0, 0), the first and last are kept, and an inner point i
+// only when the integer counts turn there: fps[i+1] - fps[i] != fps[i] - fps[i-1], or the same
+// for tps (np.diff(fps, 2) or np.diff(tps, 2) non-zero).
+RocCurve curve_points(const std::vector<double>& scores, const std::vector<int>& labels, const char* what, bool drop) {
   std::vector<double> members, non_members;
-  split_classes(scores, labels, "roc_curve", members, non_members);
+  split_classes(scores, labels, what, members, non_members);
   std::vector<size_t> order(scores.size());
   std::iota(order.begin(), order.end(), size_t{0});
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
-  const double P = static_cast<double>(members.size()), N = static_cast<double>(non_members.size());
-  RocCurve c;
-  c.fpr.push_back(0);
-  c.tpr.push_back(0);
-  c.thresholds.push_back(std::numeric_limits<double>::infinity());
+  std::vector<int64_t> fps, tps;
+  std::vector<double> thresholds;
   int64_t tp = 0, fp = 0;
   for (size_t k = 0; k < order.size(); ++k) {
     const size_t i = order[k];
     (labels[i] == 1 ? tp : fp) += 1;
     if (k + 1 == order.size() || scores[order[k + 1]] != scores[i]) {  // the last item of a tie group
-      c.fpr.push_back(static_cast<double>(fp) / N);
-      c.tpr.push_back(static_cast<double>(tp) / P);
-      c.thresholds.push_back(scores[i]);
+      fps.push_back(fp);
+      tps.push_back(tp);
+      thresholds.push_back(scores[i]);
     }
   }
+  const double P = static_cast<double>(members.size()), N = static_cast<double>(non_members.size());
+  RocCurve c;
+  c.fpr.push_back(0);
+  c.tpr.push_back(0);
+  c.thresholds.push_back(std::numeric_limits<double>::infinity());
+  const size_t K = fps.size();
+  for (size_t i = 0; i < K; ++i) {
+    if (drop && K > 2 && i > 0 && i + 1 < K && fps[i + 1] - fps[i] == fps[i] - fps[i - 1] &&
+        tps[i + 1] - tps[i] == tps[i] - tps[i - 1])
+      continue;
+    c.fpr.push_back(static_cast<double>(fps[i]) / N);
+    c.tpr.push_back(static_cast<double>(tps[i]) / P);
+    c.thresholds.push_back(thresholds[i]);
+  }
   return c;
+}
+
+// NumPy's float64 add.reduce (np.sum) of a contiguous array: 0 + pairwise_sum(all), where
+// pairwise_sum adds fewer than 8 values in order, up to 128 in eight interleaved accumulators,
+// and splits longer runs at a multiple of 8 near the middle. Same order, same rounding.
+double numpy_pairwise_sum(const double* a, size_t n) {
+  if (n < 8) {
+    double r = 0.0;
+    for (size_t i = 0; i < n; ++i) r += a[i];
+    return r;
+  }
+  if (n <= 128) {
+    double r[8];
+    for (size_t j = 0; j < 8; ++j) r[j] = a[j];
+    size_t i = 8;
+    for (; i < n - (n % 8); i += 8)
+      for (size_t j = 0; j < 8; ++j) r[j] += a[i + j];
+    double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    for (; i < n; ++i) res += a[i];
+    return res;
+  }
+  size_t n2 = n / 2;
+  n2 -= n2 % 8;
+  return numpy_pairwise_sum(a, n2) + numpy_pairwise_sum(a + n2, n - n2);
+}
+
+}  // namespace
+
+RocCurve roc_curve(const std::vector<double>& scores, const std::vector<int>& labels) {
+  return curve_points(scores, labels, "roc_curve", false);
+}
+
+RocCurve roc_curve_drop_intermediate(const std::vector<double>& scores, const std::vector<int>& labels) {
+  return curve_points(scores, labels, "roc_curve_drop_intermediate", true);
 }
 
 double roc_auc(const std::vector<double>& scores, const std::vector<int>& labels) {
@@ -93,6 +140,59 @@ double tpr_at_fpr(const RocCurve& curve, double max_fpr) {
   for (size_t i = 0; i < curve.fpr.size(); ++i)
     if (curve.fpr[i] <= max_fpr) best = std::max(best, curve.tpr[i]);
   return best;
+}
+
+double tpr_below_fpr(const RocCurve& curve, double bound) {
+  if (curve.fpr.size() != curve.tpr.size())
+    throw Error("tpr_below_fpr: the curve has " + std::to_string(curve.fpr.size()) + " FPR values but " +
+                std::to_string(curve.tpr.size()) + " TPR values");
+  if (!(bound > 0)) throw Error("tpr_below_fpr: the FPR bound must be positive, got " + std::to_string(bound));
+  // mimir: tpr[np.where(fpr < bound)[0][-1]], the last qualifying point of the ascending curve.
+  for (size_t i = curve.fpr.size(); i-- > 0;)
+    if (curve.fpr[i] < bound) return curve.tpr[i];
+  throw Error("tpr_below_fpr: no point of the curve has an FPR below " + std::to_string(bound));
+}
+
+double mimir_tpr_at_fpr(const std::vector<double>& scores, const std::vector<int>& labels, double bound) {
+  return tpr_below_fpr(roc_curve_drop_intermediate(scores, labels), bound);
+}
+
+bool tpr_at_fpr_measurable(int64_t non_members, double bound) {
+  if (!(bound > 0 && bound <= 1)) throw Error("tpr_at_fpr_measurable: the FPR bound must lie in (0, 1], got " + std::to_string(bound));
+  if (non_members < 0) throw Error("tpr_at_fpr_measurable: negative non-member count " + std::to_string(non_members));
+  return static_cast<double>(non_members) >= std::ceil(1.0 / bound);
+}
+
+double pr_auc(const std::vector<double>& scores, const std::vector<int>& labels) {
+  std::vector<double> members, non_members;
+  split_classes(scores, labels, "pr_auc", members, non_members);
+  // mimir's positives are the non-members and its scores are ours negated: descending mimir
+  // score is ascending ours. One point per distinct score, as precision_recall_curve makes them.
+  std::vector<size_t> order(scores.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] < scores[b]; });
+  std::vector<double> precision, recall;
+  const double positives = static_cast<double>(non_members.size());
+  int64_t tp = 0, fp = 0;
+  for (size_t k = 0; k < order.size(); ++k) {
+    const size_t i = order[k];
+    (labels[i] == 0 ? tp : fp) += 1;
+    if (k + 1 == order.size() || scores[order[k + 1]] != scores[i]) {
+      precision.push_back(static_cast<double>(tp) / static_cast<double>(tp + fp));
+      recall.push_back(static_cast<double>(tp) / positives);
+    }
+  }
+  // precision_recall_curve reverses the points and appends (recall 0, precision 1);
+  // auc(recall, precision) is then -trapezoid(precision, recall) (recall decreasing), whose
+  // terms are (x[i+1] - x[i]) * (y[i+1] + y[i]) / 2.0 summed by np.sum.
+  std::reverse(precision.begin(), precision.end());
+  std::reverse(recall.begin(), recall.end());
+  precision.push_back(1.0);
+  recall.push_back(0.0);
+  std::vector<double> terms(recall.size() - 1);
+  for (size_t i = 0; i + 1 < recall.size(); ++i)
+    terms[i] = (recall[i + 1] - recall[i]) * (precision[i + 1] + precision[i]) / 2.0;
+  return -numpy_pairwise_sum(terms.data(), terms.size());
 }
 
 Interval bootstrap_auc(const std::vector<double>& scores, const std::vector<int>& labels, int samples,

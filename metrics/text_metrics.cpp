@@ -1,6 +1,6 @@
-// metrics/text_metrics.cpp: zlib entropy (Carlini et al. 2021), token edit distance, BLEU-4
-// (Ippolito et al. 2022's approximate memorization) and trigram Jaccard similarity; see
-// text_metrics.h.
+// metrics/text_metrics.cpp: zlib entropy and scores (Carlini et al. 2021, mimir), token edit
+// distance, BLEU-4 (Ippolito et al. 2022's approximate memorization), sacrebleu's sentence BLEU,
+// trigram Jaccard similarity and the word-trigram near-duplicate rule; see text_metrics.h.
 #include "metrics/text_metrics.h"
 
 #include <zlib.h>
@@ -9,8 +9,10 @@
 #include <array>
 #include <cmath>
 #include <map>
+#include <string_view>
 
 #include "common/error.h"
+#include "metrics/unicode_lower.h"
 
 namespace eidetic::metrics {
 namespace {
@@ -76,6 +78,107 @@ std::vector<std::array<int64_t, 3>> trigram_set(const std::vector<int64_t>& t) {
   return s;
 }
 
+void check_nll(double mean_nll, const char* what) {
+  if (std::isnan(mean_nll) || mean_nll < 0)
+    throw Error(std::string(what) + ": the mean NLL must be a non-negative number, got " + std::to_string(mean_nll));
+}
+
+using U32 = std::u32string;
+
+// Python's str.replace(from, to): every non-overlapping occurrence, left to right.
+U32 replace_all(const U32& s, std::u32string_view from, std::u32string_view to) {
+  U32 out;
+  size_t i = 0;
+  while (true) {
+    const size_t j = s.find(from, i);
+    if (j == U32::npos) break;
+    out.append(s, i, j - i);
+    out.append(to);
+    i = j + from.size();
+  }
+  out.append(s, i, U32::npos);
+  return out;
+}
+
+bool is_digit(char32_t c) { return c >= U'0' && c <= U'9'; }
+
+// sacrebleu's Tokenizer13a (with TokenizerRegexp), applied after BLEU's rstrip().
+std::vector<std::string> tokenize_13a(const std::string& text) {
+  U32 s = decode_utf8(text, "sentence_bleu_text");
+  while (!s.empty() && is_python_space(s.back())) s.pop_back();
+  s = replace_all(s, U"<skipped>", U"");
+  s = replace_all(s, U"-\n", U"");
+  s = replace_all(s, U"\n", U" ");
+  if (s.find(U'&') != U32::npos) {
+    s = replace_all(s, U"&quot;", U"\"");
+    s = replace_all(s, U"&amp;", U"&");
+    s = replace_all(s, U"&lt;", U"<");
+    s = replace_all(s, U"&gt;", U">");
+  }
+  s = U" " + s + U" ";
+  // ([\{-\~\[-\` -\&\(-\+\:-\@\/]) -> " \1 ": ASCII punctuation but ' , - . (and space).
+  U32 t;
+  for (char32_t c : s) {
+    if ((c >= 0x7B && c <= 0x7E) || (c >= 0x5B && c <= 0x60) || (c >= 0x20 && c <= 0x26) || (c >= 0x28 && c <= 0x2B) ||
+        (c >= 0x3A && c <= 0x40) || c == 0x2F) {
+      t += U' ';
+      t += c;
+      t += U' ';
+    } else {
+      t += c;
+    }
+  }
+  // The three two-character rules, each one re.sub pass: a match consumes both characters.
+  auto pass = [](const U32& in, auto matches, auto emit) {
+    U32 out;
+    size_t i = 0;
+    while (i < in.size()) {
+      if (i + 1 < in.size() && matches(in[i], in[i + 1])) {
+        emit(out, in[i], in[i + 1]);
+        i += 2;
+      } else {
+        out += in[i++];
+      }
+    }
+    return out;
+  };
+  auto dot_comma = [](char32_t c) { return c == U'.' || c == U','; };
+  // ([^0-9])([\.,]) -> "\1 \2 "
+  t = pass(t, [&](char32_t a, char32_t b) { return !is_digit(a) && dot_comma(b); },
+           [](U32& o, char32_t a, char32_t b) { o += a, o += U' ', o += b, o += U' '; });
+  // ([\.,])([^0-9]) -> " \1 \2"
+  t = pass(t, [&](char32_t a, char32_t b) { return dot_comma(a) && !is_digit(b); },
+           [](U32& o, char32_t a, char32_t b) { o += U' ', o += a, o += U' ', o += b; });
+  // ([0-9])(-) -> "\1 \2 "
+  t = pass(t, [](char32_t a, char32_t b) { return is_digit(a) && b == U'-'; },
+           [](U32& o, char32_t a, char32_t b) { o += a, o += U' ', o += b, o += U' '; });
+  std::vector<std::string> tokens;
+  std::string cur;
+  bool in_token = false;
+  for (char32_t c : t) {
+    if (is_python_space(c)) {
+      if (in_token) tokens.push_back(cur), cur.clear(), in_token = false;
+    } else {
+      append_utf8(cur, c);
+      in_token = true;
+    }
+  }
+  if (in_token) tokens.push_back(cur);
+  return tokens;
+}
+
+using Ngram = std::vector<std::string>;
+
+std::map<Ngram, int64_t> word_ngrams(const std::vector<std::string>& tokens, size_t n) {
+  std::map<Ngram, int64_t> counts;
+  for (size_t i = 0; i + n <= tokens.size(); ++i) ++counts[Ngram(tokens.begin() + i, tokens.begin() + i + n)];
+  return counts;
+}
+
+bool is_ascii_punctuation(char32_t c) {
+  return (c >= 0x21 && c <= 0x2F) || (c >= 0x3A && c <= 0x40) || (c >= 0x5B && c <= 0x60) || (c >= 0x7B && c <= 0x7E);
+}
+
 }  // namespace
 
 int64_t zlib_compressed_bytes(const std::string& text) {
@@ -88,6 +191,16 @@ int64_t zlib_compressed_bytes(const std::string& text) {
 }
 
 double zlib_entropy_bits(const std::string& text) { return 8.0 * static_cast<double>(zlib_compressed_bytes(text)); }
+
+double zlib_ratio_score(double mean_nll, const std::string& text) {
+  check_nll(mean_nll, "zlib_ratio_score");
+  return mean_nll / static_cast<double>(zlib_compressed_bytes(text));
+}
+
+double zlib_over_nll(double mean_nll, const std::string& text) {
+  check_nll(mean_nll, "zlib_over_nll");
+  return static_cast<double>(zlib_compressed_bytes(text)) / mean_nll;
+}
 
 std::string to_lower_ascii(const std::string& text) {
   std::string out = text;
@@ -150,6 +263,70 @@ double trigram_jaccard(const std::vector<int64_t>& a, const std::vector<int64_t>
       ++shared, ++i, ++j;
   }
   return static_cast<double>(shared) / static_cast<double>(sa.size() + sb.size() - shared);
+}
+
+double sentence_bleu_text(const std::string& hyp, const std::string& ref) {
+  constexpr size_t kOrder = 4;
+  const std::vector<std::string> h = tokenize_13a(hyp), r = tokenize_13a(ref);
+  std::array<int64_t, kOrder> correct{}, total{};
+  for (size_t n = 1; n <= kOrder; ++n) {
+    const auto hc = word_ngrams(h, n), rc = word_ngrams(r, n);
+    for (const auto& [gram, count] : hc) {
+      total[n - 1] += count;
+      const auto it = rc.find(gram);
+      if (it != rc.end()) correct[n - 1] += std::min(count, it->second);
+    }
+  }
+  const auto sys_len = static_cast<int64_t>(h.size()), ref_len = static_cast<int64_t>(r.size());
+  double bp = 1.0;
+  if (sys_len < ref_len)
+    bp = sys_len > 0 ? std::exp(1.0 - static_cast<double>(ref_len) / static_cast<double>(sys_len)) : 0.0;
+  if (std::all_of(correct.begin(), correct.end(), [](int64_t c) { return c == 0; })) return 0.0;
+  std::array<double, kOrder> precision{};
+  double smooth = 1.0;
+  size_t eff_order = kOrder;
+  for (size_t n = 1; n <= kOrder; ++n) {
+    if (total[n - 1] == 0) break;
+    eff_order = n;
+    if (correct[n - 1] == 0) {
+      smooth *= 2;
+      precision[n - 1] = 100.0 / (smooth * static_cast<double>(total[n - 1]));
+    } else {
+      precision[n - 1] = 100.0 * static_cast<double>(correct[n - 1]) / static_cast<double>(total[n - 1]);
+    }
+  }
+  // sum([my_log(p) ...]) in order from 0 (Python's built-in sum; no precision is 0 here).
+  double log_sum = 0.0;
+  for (size_t n = 0; n < eff_order; ++n) log_sum += std::log(precision[n]);
+  return bp * std::exp(log_sum / static_cast<double>(eff_order));
+}
+
+std::vector<std::string> duplicate_words(const std::string& text) {
+  const std::u32string s = decode_utf8(text, "duplicate_words");
+  std::vector<std::string> words;
+  std::string cur;
+  for (char32_t c : s) {
+    if (is_python_space(c) || is_ascii_punctuation(c)) {
+      if (!cur.empty()) words.push_back(cur), cur.clear();
+    } else {
+      append_utf8(cur, c);
+    }
+  }
+  if (!cur.empty()) words.push_back(cur);
+  return words;
+}
+
+bool trigram_containment_duplicate(const std::string& s1, const std::string& s2) {
+  const std::vector<std::string> w1 = duplicate_words(s1), w2 = duplicate_words(s2);
+  if (w1.size() < 3) return w1 == w2;
+  const auto t1 = word_ngrams(w1, 3), t2 = word_ngrams(w2, 3);
+  int64_t shared = 0;
+  for (const auto& [gram, count] : t1) {
+    const auto it = t2.find(gram);
+    if (it != t2.end()) shared += std::min(count, it->second);
+  }
+  const auto n1 = static_cast<int64_t>(w1.size() - 2);  // |tri(s1)|
+  return 2 * shared >= n1;                               // |∩| >= |tri(s1)| / 2, in integers
 }
 
 }  // namespace eidetic::metrics

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/read_file.h"
 
 namespace eidetic::models {
 namespace {
@@ -282,6 +283,21 @@ void ModelConfig::validate(const std::string& where) const {
   positive(head_dim, "head_dim");
   positive(intermediate_size, "intermediate size");
   positive(max_positions, "max positions");
+  // Upper bounds far above any real checkpoint (the largest vocabularies have ~262k tokens,
+  // the widest models 2^14-2^15 hidden units): with them no size computed from the config,
+  // parameter_count included, can wrap, and absurd values get this line instead of an
+  // allocation failure deep in libtorch.
+  auto at_most = [&](int64_t v, int64_t bound, const char* name) {
+    if (v > bound)
+      throw Error(where + ": " + name + " " + std::to_string(v) + " is implausibly large (at most " + std::to_string(bound) + ")");
+  };
+  at_most(vocab_size, int64_t{1} << 22, "vocab_size");
+  at_most(hidden_size, int64_t{1} << 17, "hidden size");
+  at_most(num_layers, 4096, "number of layers");
+  at_most(num_heads, int64_t{1} << 12, "number of heads");
+  at_most(head_dim, int64_t{1} << 12, "head_dim");
+  at_most(intermediate_size, int64_t{1} << 19, "intermediate size");
+  at_most(max_positions, int64_t{1} << 24, "max positions");
   if (num_heads % num_kv_heads != 0)
     throw Error(where + ": " + std::to_string(num_heads) + " heads are not a multiple of " +
                 std::to_string(num_kv_heads) + " key/value heads");
@@ -297,12 +313,11 @@ void ModelConfig::validate(const std::string& where) const {
 
 ModelConfig parse_hf_config(const std::filesystem::path& config_json) {
   const std::string file = config_json.string();
-  std::ifstream in(config_json);
-  if (!in) throw Error(file + ": cannot open the model config");
+  const std::string text = read_file_bounded(config_json, std::uintmax_t{16} << 20, "model config");
   json j;
   try {
-    j = json::parse(in);
-  } catch (const json::parse_error& e) {
+    j = json::parse(text);
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number past double
     throw Error(file + ": not valid JSON (" + e.what() + ")");
   }
   if (!j.is_object()) throw Error(file + ": expected a JSON object");

@@ -4,6 +4,9 @@
 # the project venv), CMAKE_ARGS (extra configure arguments), JOBS (default: all cores).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# ccache hits across clones of the project (CI builds a fresh clone in another folder): paths
+# under ROOT are hashed relative to it, and the working directory is left out of the hash.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$ROOT}" CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
 BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
 PYTHON="${EIDETIC_PYTHON:-$ROOT/.venv/bin/python}"
 JOBS="${JOBS:-$(nproc)}"

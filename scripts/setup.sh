@@ -5,16 +5,21 @@
 #     nlohmann-json, CLI11, yaml-cpp, zlib, GoogleTest, Google Benchmark) and ccache;
 #   - a project-local virtual environment (.venv) with the pinned torch wheel from PyPI, whose
 #     libtorch the C++ build links against (scripts/requirements.txt).
-# Usage: scripts/setup.sh [--test]   (--test adds the reference libraries the tests compare to)
+# Usage: scripts/setup.sh [--test] [--fuzz]
+#   --test adds the reference libraries the tests compare to;
+#   --fuzz installs only what scripts/fuzz.sh needs (clang and its libFuzzer and sanitizer
+#   runtimes, the C++ libraries) and skips the virtual environment.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${EIDETIC_VENV:-$ROOT/.venv}"
 WITH_TEST=0
+WITH_FUZZ=0
 for arg in "$@"; do
   case "$arg" in
     --test) WITH_TEST=1 ;;
-    *) echo "setup.sh: unknown argument '$arg' (expected --test)" >&2; exit 2 ;;
+    --fuzz) WITH_FUZZ=1 ;;
+    *) echo "setup.sh: unknown argument '$arg' (expected --test or --fuzz)" >&2; exit 2 ;;
   esac
 done
 
@@ -26,6 +31,10 @@ DEBIAN_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   fortunes-min
 )
+# clang with libFuzzer and the sanitizer runtimes: scripts/fuzz.sh (CI runs it with the tests).
+if ((WITH_TEST || WITH_FUZZ)); then
+  DEBIAN_PACKAGES+=(clang libclang-rt-14-dev)
+fi
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
@@ -53,6 +62,10 @@ if ((${#missing[@]})); then
   apt_install "${missing[@]}"
 else
   say "Debian packages present"
+fi
+
+if ((WITH_FUZZ && !WITH_TEST)); then
+  exit 0  # the fuzz targets need no Python packages
 fi
 
 # The virtual environment: re-installed only when a requirements file changes.

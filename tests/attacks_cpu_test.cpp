@@ -21,6 +21,7 @@
 #include "common/error.h"
 #include "corpus/npy.h"
 #include "harness/run.h"
+#include "metrics/exposure.h"
 #include "metrics/text_metrics.h"
 #include "model_util.h"
 #include "models/config.h"
@@ -297,7 +298,16 @@ TEST_F(AttacksTest, MembershipSeparatesMembersFromNonMembers) {
   const json m = run("membership", "  name: membership\n  members: [" + (root_ / "m_in.npy").string() + "]\n  nonmembers: [" +
                                        (root_ / "m_out.npy").string() + "]\n");
   for (const char* s : {"loss", "min_k", "min_k_pp", "zlib"}) EXPECT_DOUBLE_EQ(metric(m, std::string("auc_") + s), 1.0) << s;
-  EXPECT_DOUBLE_EQ(metric(m, "tpr_at_1%_fpr_loss"), 1.0);
+  // Every member above every non-member: the PR curve of non-members (mimir's) is perfect too.
+  EXPECT_DOUBLE_EQ(metric(m, "pr_auc_loss"), 1.0);
+  // 20 non-members cannot show an FPR below 1% (it takes 100): no number, and the reason.
+  for (const auto& x : m.at("metrics"))
+    if (x.at("name") == "tpr_at_1%_fpr_loss") {
+      EXPECT_FALSE(x.contains("value"));
+      EXPECT_NE(x.at("description").get<std::string>().find("not measurable from 20 non-members (at least 100 needed)"),
+                std::string::npos)
+          << x.dump();
+    }
   // Swapping the sets turns every score around.
   const json swapped = run("membership-swapped", "  name: membership\n  members: [" + (root_ / "m_out.npy").string() +
                                                      "]\n  nonmembers: [" + (root_ / "m_in.npy").string() + "]\n");
@@ -313,11 +323,25 @@ TEST_F(AttacksTest, ExposureOfThePlantedSecretIsMaximalAndOfOthersNot) {
   EXPECT_NEAR(exposure["480"], std::log2(1000.0), 1e-9);  // rank 1 of 1,000: the model knows it
   EXPECT_LT(exposure["123"], exposure["480"] - 3.0);        // an unplanted secret ranks far from the top
   EXPECT_NE(m["run"]["exposure_method"].get<std::string>().find("exact"), std::string::npos);
-  // Beyond max_exact the rank is estimated, and the report says so.
-  const json est = run("exposure-est", "  name: exposure\n  secrets: [\"480\"]\n  format: \"{secret}\"\n  separator: \"\"\n"
-                                       "  length: 3\n  max_exact: 100\n  estimate_samples: 200\n");
-  EXPECT_NE(est["run"]["exposure_method"].get<std::string>().find("estimate"), std::string::npos);
-  EXPECT_NEAR(metric(est, "mean_exposure"), std::log2(1000.0), 1e-9);
+  // Beyond max_exact the exposure is extrapolated from a skew-normal fitted to sampled
+  // candidates (the report says so), and never claims more than log2|R|: the planted secret,
+  // far below every candidate, is capped there; the other is the fit's -log2 CDF.
+  const json est = run("exposure-est", "  name: exposure\n  secrets: [\"480\", \"123\"]\n  format: \"{secret}\"\n"
+                                       "  separator: \"\"\n  length: 3\n  max_exact: 100\n  estimate_samples: 200\n");
+  EXPECT_NE(est["run"]["exposure_method"].get<std::string>().find("extrapolation: skew-normal fit to 200 sampled"),
+            std::string::npos)
+      << est["run"];
+  const auto recs = records("exposure-est");
+  ASSERT_EQ(recs.size(), 2u);
+  const json& planted = recs.at(0);
+  EXPECT_TRUE(planted.at("exposure_capped").get<bool>());
+  EXPECT_EQ(planted.at("exposure").get<double>(), std::log2(1000.0));
+  const json& other = recs.at(1);
+  ASSERT_FALSE(other.at("exposure_capped").get<bool>()) << other;
+  const metrics::SkewNormal fit{other["skewnorm"]["a"].get<double>(), other["skewnorm"]["loc"].get<double>(),
+                                other["skewnorm"]["scale"].get<double>()};
+  EXPECT_EQ(other.at("exposure").get<double>(), -std::log2(metrics::skewnorm_cdf(other.at("log_perplexity").get<double>(), fit)));
+  EXPECT_LT(other.at("exposure").get<double>(), planted.at("exposure").get<double>() - 3.0);
 }
 
 TEST_F(AttacksTest, SampleAndRankChecksSamplesAgainstTheCorpus) {
@@ -528,8 +552,10 @@ TEST_F(AttacksTest, MembershipScoresEqualTheirDefinitionsOnAKnownDistribution) {
     e["min_k"] = lowest_mean(lp);
     e["min_k_pp"] = lowest_mean(z);
     e["reference"] = mean(lp) - mean(logprobs(s, reference));
-    e["zlib"] = std::accumulate(lp.begin(), lp.end(), 0.0) / (8.0 * static_cast<double>(metrics::zlib_compressed_bytes(text)));
-    e["lowercase"] = mean(lp) - mean(logprobs(lower_ids, target));
+    // mimir's zlib score (mean NLL / zlib bytes), negated so that higher means member; the
+    // lowercase ratio NLL(lowercased) / NLL(text) of Carlini et al. 2021, 1 when nothing changes.
+    e["zlib"] = mean(lp) / static_cast<double>(metrics::zlib_compressed_bytes(text));
+    e["lowercase"] = lower_ids == s ? 1.0 : mean(logprobs(lower_ids, target)) / mean(lp);
     return e;
   };
 
@@ -600,10 +626,20 @@ TEST_F(AttacksTest, SeveralAttacksInOneRunEachAsAlone) {
   };
   const json both = run_config("multi", "attacks:\n" + item(disc) + item(mem + "  id: mi\n"));
   EXPECT_DOUBLE_EQ(metric(alone_disc, "exact_extraction_rate"), 0.25);
-  for (const auto& m : alone_disc.at("metrics"))
-    EXPECT_EQ(metric(both, "discoverable/" + m.at("name").get<std::string>()), m.at("value").get<double>()) << m;
-  for (const auto& m : alone_mem.at("metrics"))
-    EXPECT_EQ(metric(both, "mi/" + m.at("name").get<std::string>()), m.at("value").get<double>()) << m;
+  // Each metric of an attack run alone, whole (value, interval, n, description; or no value and
+  // the reason), is the one of the combined run under ID/name.
+  auto same_metrics = [&](const json& alone, const std::string& id) {
+    for (json m : alone.at("metrics")) {
+      const json* found = nullptr;
+      for (const auto& x : both.at("metrics"))
+        if (x.at("name") == id + "/" + m.at("name").get<std::string>()) found = &x;
+      ASSERT_NE(found, nullptr) << m;
+      m["name"] = found->at("name");
+      EXPECT_EQ(*found, m);
+    }
+  };
+  same_metrics(alone_disc, "discoverable");
+  same_metrics(alone_mem, "mi");
   const auto recs = records("multi");
   ASSERT_EQ(recs.size(), 8u + 16u);
   for (const auto& [id, r] : recs) {

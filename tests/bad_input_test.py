@@ -6,7 +6,10 @@ Cases: invalid values (negative limits, batch sizes 0 or below, training epochs 
 counts below 1, beam widths below 1, nan), `base:` chains (a folder, an empty name, a device,
 a loop, 40 levels deep), a second YAML document, an alias bomb, a results file with a NUL-filled
 tail (cut on --resume), records of ids no item has (refused on --resume), two runs writing one
-folder at once (the second refused), and a run that fails (its manifest says so, with the error).
+folder at once (the second refused), a run that fails (its manifest says so, with the error),
+and the inputs the fuzz targets (fuzz/) found: YAML that yaml-cpp loops on, control bytes and
+invalid UTF-8 in configs, numbers past double in JSON, lying .npy header lengths and widths,
+implausible model sizes, an odd llama2.c head dimension, tokenizer ids given twice or too large.
 Usage: bad_input_test.py --eidetic PATH   (exit 77: numpy missing)
 """
 import argparse
@@ -28,8 +31,8 @@ FAILURES = []
 CASES = 0
 
 
-def run(exe, *args, env=None):
-    return subprocess.run([exe, *args], capture_output=True, text=True, env=env)
+def run(exe, *args, env=None, stdin=""):
+    return subprocess.run([exe, *args], capture_output=True, text=True, env=env, input=stdin)
 
 
 def expect_error(name, r, *needles, out=None):
@@ -196,6 +199,64 @@ def main():
             f.write(len(text).to_bytes(8, "little") + text.encode() + b"\0" * 16)
         expect_error("safetensors: a name twice", run(exe, "generate", "--model", dup, "--prompt-ids", "1",
                                                       "--max-new-tokens", "1", "--greedy"), "listed twice")
+
+        # Found by the fuzz targets (fuzz/): YAML that yaml-cpp loops on, control bytes and
+        # invalid UTF-8 in configs, numbers past double in JSON, .npy headers that claim more
+        # bytes than the file has or an integer width that is no width.
+        for name, data, needle in [
+            ("YAML a leading comma", b", b\n", "cannot be read past"),
+            ("YAML a NUL byte", b"# x\0\0y\nseed: 1\n", "control character 0x00"),
+            ("YAML invalid UTF-8", b"name: caf\xc3\n", "not valid UTF-8"),
+        ]:
+            with open(path("fz.yaml"), "wb") as f:
+                f.write(data)
+            expect_error(name, run(exe, "config", "show", path("fz.yaml")), needle)
+        with open(path("longtext.yaml"), "w") as f:
+            f.write("a: &a " + "x" * 60000 + "\nb: [" + ", ".join(["*a"] * 100) + "]\n")
+        expect_error("alias bomb of long text", run(exe, "config", "show", path("longtext.yaml")), "MiB of text")
+        with open(path("npy-hdr.npy"), "wb") as f:
+            f.write(b"\x93NUMPY\x02\x00" + (2 ** 31).to_bytes(4, "little") + b"{'descr': '<i8'")
+        expect_error("npy header length 2^31", run(exe, "corpus", "head", path("npy-hdr.npy")), "claims 2147483648 bytes")
+        expect_error("npy dtype <i9", run(exe, "corpus", "head", raw_npy("i9.npy", "<i9", "(1,)", b"\0" * 9)),
+                     "unsupported integer width")
+        expect_error("npy dtype <i", run(exe, "corpus", "head", raw_npy("i.npy", "<ix", "(1,)", b"\0" * 8)),
+                     "unsupported integer width")
+        for name, cfg, needle in [
+            ("config.json a number past double", '{"model_type": "llama", "vocab_size": 2e999}', "not valid JSON"),
+            ("config.json vocab_size 2^40", json.dumps({"model_type": "llama", "vocab_size": 2 ** 40, "hidden_size": 4,
+                                                         "num_hidden_layers": 1, "num_attention_heads": 1,
+                                                         "intermediate_size": 8, "max_position_embeddings": 16}),
+             "implausibly large"),
+            ("config.json max_position_embeddings 2^40",
+             json.dumps({"model_type": "llama", "vocab_size": 8, "hidden_size": 4, "num_hidden_layers": 1,
+                         "num_attention_heads": 1, "intermediate_size": 8, "max_position_embeddings": 2 ** 40}),
+             "implausibly large"),
+        ]:
+            folder = path("cfg-" + str(CASES))
+            os.makedirs(folder)
+            with open(os.path.join(folder, "config.json"), "w") as f:
+                f.write(cfg)
+            expect_error(name, run(exe, "generate", "--model", folder, "--prompt-ids", "1", "--max-new-tokens", "1",
+                                   "--greedy"), needle)
+        # llama2.c: an odd head dimension (rotary needs pairs) is refused from the header.
+        with open(path("odd.bin"), "wb") as f:
+            f.write(np.array([6, 8, 1, 2, 1, 16, 8], dtype="<i4").tobytes() + b"\0" * 4096)
+        expect_error("llama2.c odd head dimension", run(exe, "generate", "--model", path("odd.bin"), "--prompt-ids", "1",
+                                                        "--max-new-tokens", "1", "--greedy"), "must be even")
+        # tokenizer.json: an id given to two tokens, an id past the bound, a device as the file.
+        def tokenizer_json(vocab):
+            return json.dumps({"version": "1.0", "added_tokens": [], "normalizer": None,
+                               "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "use_regex": True},
+                               "decoder": {"type": "ByteLevel"},
+                               "model": {"type": "BPE", "vocab": vocab, "merges": []}})
+        for name, vocab, needle in [
+            ("tokenizer.json an id on two tokens", {"a": 0, "b": 1, "c": 1}, "given to two tokens"),
+            ("tokenizer.json id 2^31-1", {"a": 0, "b": 2 ** 31 - 1}, "out of range"),
+        ]:
+            write("tok.json", tokenizer_json(vocab))
+            expect_error(name, run(exe, "tokenize", "--tokenizer", path("tok.json"), stdin="ab"), needle)
+        expect_error("tokenizer /dev/zero", run(exe, "tokenize", "--tokenizer", "/dev/zero", stdin="ab"),
+                     "/dev/zero")
 
         # The results file after a power loss: a NUL-filled tail is cut and the run resumes.
         full = path("full")

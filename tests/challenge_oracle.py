@@ -8,9 +8,11 @@ The rule is rendered here in Python from upstream's code: rows are read in file 
 is correct when np.all(answers[exid][-50:] == guess[-50:]); did_solve[exid] = 1 on a correct
 guess; after each correct guess the recall np.mean(did_solve) is recorded with the number of
 bad guesses so far, and it becomes the answer while fewer than 100 bad guesses have been seen;
-every other guess adds a bad guess. Upstream fixes num_samples at 1000 (its answers are the last
-1000 rows of the suffix file); here it is the number of answer rows, which is 1000 for the real
-validation suffixes.
+every other guess adds a bad guess. Upstream takes the last 1000 rows of the answer file
+(np.load(answer)[-1000:]) and divides by num_samples = 1000 however many rows that leaves: so
+does `eidetic challenge score` by default, which is checked on answer files of 1200, 1000, 37
+and 3 rows. `--rows N` (the last N rows, recall over N) is checked against the same rule with
+N rows and num_samples = N.
 
 Random guess CSVs (correct and wrong guesses interleaved, repeated correct guesses, more and
 fewer than 100 wrong guesses, upstream's "[1,2,3]" and the README's "[1, 2, 3]" lists, CRLF
@@ -119,8 +121,10 @@ def read_csv_rows(path):
         return [(int(r["Example ID"]), r["Suffix Guess"]) for r in csv.DictReader(f)]
 
 
-def run_score(eidetic, guesses, answers_npy, out_dir):
+def run_score(eidetic, guesses, answers_npy, out_dir, rows=None):
     cmd = [eidetic, "challenge", "score", "--guesses", guesses, "--answers", answers_npy, "--out-dir", out_dir]
+    if rows is not None:
+        cmd += ["--rows", str(rows)]
     return subprocess.run(cmd, capture_output=True, text=True)
 
 
@@ -148,12 +152,12 @@ def main():
             return 1
         answer_sets.append(("val_suffix", path, real[-1000:].astype(np.int64), 50257))
     else:
-        for name, rows, dtype, vocab in [("synthetic1000", 1000, np.uint16, 50257), ("synthetic37", 37, np.int64, 7),
-                                         ("synthetic3", 3, np.int32, 2)]:
+        for name, rows, dtype, vocab in [("synthetic1200", 1200, np.uint16, 50257), ("synthetic1000", 1000, np.uint16, 50257),
+                                         ("synthetic37", 37, np.int64, 7), ("synthetic3", 3, np.int32, 2)]:
             arr = np.array([[rng.randrange(vocab) for _ in range(SUFFIX_LEN)] for _ in range(rows)], dtype=dtype)
             path = os.path.join(tmp, f"{name}.npy")
             np.save(path, arr)
-            answer_sets.append((name, path, arr.astype(np.int64), vocab))
+            answer_sets.append((name, path, arr[-1000:].astype(np.int64), vocab))  # upstream's [-1000:]
 
     failures = 0
     files = 0
@@ -174,10 +178,13 @@ def main():
             csv_path = os.path.join(case, "guesses.csv")
             write_csv(csv_path, guesses, style, crlf)
             rows = [(e, upstream_correct(answers, e, g)) for e, g in read_csv_rows(csv_path)]
-            want, per_guess, points = upstream_rule(rows, len(answers))
-            r = run_score(args.eidetic, csv_path, npy, case)
+            # Half the files by default (upstream's num_samples = 1000), half with --rows = the
+            # number of answers (recall over them).
+            by_rows = k % 2 == 1
+            want, per_guess, points = upstream_rule(rows, len(answers) if by_rows else 1000)
+            r = run_score(args.eidetic, csv_path, npy, case, rows=len(answers) if by_rows else None)
             files += 1
-            tag = f"{name} file {k} ({len(rows)} guesses, {sum(not c for _, c in rows)} wrong, {style}, {'CRLF' if crlf else 'LF'})"
+            tag = f"{name} file {k} ({'--rows' if by_rows else 'default'}, {len(rows)} guesses, {sum(not c for _, c in rows)} wrong, {style}, {'CRLF' if crlf else 'LF'})"
             if r.returncode != 0:
                 fail(f"{tag}: exit {r.returncode}: {r.stderr.strip()}")
                 continue

@@ -13,7 +13,14 @@ once per phase killed there and finished with `eidetic run --resume`, and requir
     training seconds and tokens/s).
 The target is a tiny random GPT-NeoX (transformers writes it) with a byte-level tokenizer, so
 the whole test takes about a minute on two cores.
-Usage: crash_resume_test.py --eidetic PATH   (exit 77: numpy, torch or transformers missing)
+
+With --quickstart it does the same to `eidetic quickstart` itself (configs/quickstart.yaml: the
+real corpus and tokenizer, the quickstart's attacks), killed in each of its phases and finished
+with `eidetic quickstart --resume`. The model, the planted counts and the training are cut down
+with --set (one layer of width 32, copies 1 and 8, one epoch of 20 steps) so that the fifteen
+runs take minutes, not an hour.
+Usage: crash_resume_test.py --eidetic PATH [--quickstart]   (exit 77: numpy, torch or
+transformers missing)
 """
 import argparse
 import json
@@ -171,11 +178,59 @@ def check(cond, what):
     return cond
 
 
+def resumed_equal(name, phase, run, want_records, want_metrics, resumed):
+    """The checks on a killed and resumed run (see the module's docstring)."""
+    if not check(resumed.returncode == 0, f"{name} @ {phase}: resume failed: {resumed.stderr.strip()}"):
+        return
+    with open(os.path.join(run, "manifest.json")) as f:
+        manifest = json.load(f)
+    check(manifest["status"] == "complete" and manifest.get("resumed_at"),
+          f"{name} @ {phase}: manifest {manifest['status']}, resumed_at {manifest.get('resumed_at')}")
+    got = records(run)
+    ids = [x["id"] for x in got]
+    check(len(ids) == len(set(ids)), f"{name} @ {phase}: duplicate records after resume")
+    check(sorted(got, key=lambda x: x["id"]) == want_records,
+          f"{name} @ {phase}: records differ from the uninterrupted run's")
+    got_metrics = comparable(run)
+    check(got_metrics == want_metrics, f"{name} @ {phase}: metrics differ from the uninterrupted run's: "
+                                       f"{first_difference(got_metrics, want_metrics)}")
+    for report in ("report.md", "report.html"):
+        check(os.path.exists(os.path.join(run, report)), f"{name} @ {phase}: no {report}")
+    print(f"{name} @ {phase}: killed, resumed, equal", flush=True)
+
+
+def quickstart(exe, work):
+    """`eidetic quickstart` killed in each phase and resumed."""
+    sets = [a for kv in ("train.epochs=1", "lab.copies=[1,8]", "lab.items_per_count=1", "arch.layers=1",
+                         "arch.hidden_size=32", "arch.heads=2", "profile.measure_ceilings=false") for a in ("--set", kv)]
+    full = os.path.join(work, "quickstart-full")
+    r = eidetic(exe, "quickstart", "--out", full, *sets)
+    if not check(r.returncode == 0, f"quickstart: uninterrupted run failed: {r.stderr.strip()}"):
+        return
+    want_records = sorted(records(full), key=lambda x: x["id"])
+    want_metrics = comparable(full)
+    check(len(want_records) > 0, "quickstart: no records")
+    for phase in ["lab-corpus", "lab-tokenizer", "train-step:10", "lab-model", "batch:2", "records", "report"]:
+        run = os.path.join(work, f"quickstart-{phase.replace(':', '-')}")
+        killed = eidetic(exe, "quickstart", "--out", run, *sets, crash=phase)
+        if not check(killed.returncode == -signal.SIGKILL,
+                     f"quickstart @ {phase}: expected death by SIGKILL, got exit {killed.returncode}: "
+                     f"{killed.stderr.strip()[-300:]}"):
+            continue
+        resumed = eidetic(exe, "quickstart", "--out", run, *sets, "--resume")
+        resumed_equal("quickstart", phase, run, want_records, want_metrics, resumed)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--eidetic", required=True)
     ap.add_argument("--only", help="run one config (a name from configs())")
+    ap.add_argument("--quickstart", action="store_true", help="kill and resume `eidetic quickstart` instead")
     args = ap.parse_args()
+    if args.quickstart:
+        with tempfile.TemporaryDirectory() as work:
+            quickstart(args.eidetic, work)
+        return verdict(FAILURES, f"{len(FAILURES)} failure(s)", "quickstart crash-resume test passed")
     with tempfile.TemporaryDirectory() as work:
         make_target(work)
         for name, (text, phases) in configs(work).items():
@@ -197,23 +252,7 @@ def main():
                              f"{killed.stderr.strip()[-300:]}"):
                     continue
                 resumed = eidetic(args.eidetic, "run", cfg, "--out", run, "--resume")
-                if not check(resumed.returncode == 0, f"{name} @ {phase}: resume failed: {resumed.stderr.strip()}"):
-                    continue
-                with open(os.path.join(run, "manifest.json")) as f:
-                    manifest = json.load(f)
-                check(manifest["status"] == "complete" and manifest.get("resumed_at"),
-                      f"{name} @ {phase}: manifest {manifest['status']}, resumed_at {manifest.get('resumed_at')}")
-                got = records(run)
-                ids = [x["id"] for x in got]
-                check(len(ids) == len(set(ids)), f"{name} @ {phase}: duplicate records after resume")
-                check(sorted(got, key=lambda x: x["id"]) == want_records,
-                      f"{name} @ {phase}: records differ from the uninterrupted run's")
-                got_metrics = comparable(run)
-                check(got_metrics == want_metrics, f"{name} @ {phase}: metrics differ from the uninterrupted run's: "
-                                                   f"{first_difference(got_metrics, want_metrics)}")
-                for report in ("report.md", "report.html"):
-                    check(os.path.exists(os.path.join(run, report)), f"{name} @ {phase}: no {report}")
-                print(f"{name} @ {phase}: killed, resumed, equal", flush=True)
+                resumed_equal(name, phase, run, want_records, want_metrics, resumed)
     return verdict(FAILURES, f"{len(FAILURES)} failure(s)", "crash-resume test passed")
 
 

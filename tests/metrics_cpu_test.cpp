@@ -337,8 +337,14 @@ TEST(Challenge, ScoreCommand) {
   for (const auto& a : kAnswers) flat.insert(flat.end(), a.begin(), a.end());
   eidetic::corpus::write_npy_i64(dir / "suffix.npy", flat.data(), {4, 2});
   m::write_guesses_csv(dir / "guesses.csv", {right(2), wrong(0), right(2), right(3), wrong(1)});
+  // By default as upstream: the last 1000 rows (here all 4), recall over 1000.
   auto r = eidetic::testing::run_cli({"challenge", "score", "--guesses", (dir / "guesses.csv").string(), "--answers",
                                       (dir / "suffix.npy").string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("recall_at_100_errors: 0.002\n"), std::string::npos) << r.out;
+  // --rows 4: recall over the 4 answers.
+  r = eidetic::testing::run_cli({"challenge", "score", "--guesses", (dir / "guesses.csv").string(), "--answers",
+                                 (dir / "suffix.npy").string(), "--rows", "4"});
   ASSERT_EQ(r.code, 0) << r.err;
   ASSERT_FALSE(r.out.empty());
   const std::string out = r.out.substr(0, r.out.size() - 1);
@@ -351,15 +357,15 @@ TEST(Challenge, ScoreCommand) {
   // --out-dir, a budget of one wrong guess.
   r = eidetic::testing::run_cli({"challenge", "score", "--guesses", (dir / "guesses.csv").string(), "--answers",
                                  (dir / "suffix.npy").string(), "--out-dir", (dir / "sub" / "dir").string(),
-                                 "--max-wrong", "1"});
+                                 "--max-wrong", "1", "--rows", "4"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("recall_at_1_errors: 0.25\n"), std::string::npos);
   EXPECT_TRUE(std::filesystem::exists(dir / "sub" / "dir" / "error_curve.csv"));
 
-  // --last: the last two rows are examples 0 and 1 of the answers.
+  // --rows 2: the last two rows are examples 0 and 1 of the answers.
   m::write_guesses_csv(dir / "last.csv", {{0, {5, 6}}, {1, {1, 2}}});
   r = eidetic::testing::run_cli({"challenge", "score", "--guesses", (dir / "last.csv").string(), "--answers",
-                                 (dir / "suffix.npy").string(), "--last", "2"});
+                                 (dir / "suffix.npy").string(), "--rows", "2"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("recall_at_100_errors: 0.5\n"), std::string::npos);
 

@@ -1,16 +1,32 @@
 // tests/metrics_tool.cpp: a JSON front end to eidetic::metrics for tests/metrics_oracle.py,
-// which compares membership-inference metrics (Carlini et al. 2022) with scikit-learn and the
-// text metrics of extraction attacks (Carlini et al. 2021; Ippolito et al. 2022) with Python's
-// zlib, a Python Levenshtein and NLTK's BLEU.
+// which compares membership-inference metrics (Carlini et al. 2022; mimir) with scikit-learn,
+// the Secret Sharer exposure with scipy and TF Privacy's formulas, and the text metrics of
+// extraction attacks (Carlini et al. 2021; Ippolito et al. 2022) with Python's zlib and
+// str.lower(), a Python Levenshtein, NLTK's and sacrebleu's BLEU.
 //
 //   eidetic_metrics_tool < request.json > answer.json
-//   request: {"roc": [{"scores": [x], "labels": [0|1], "max_fpr": [x]}],
+//   request: {"roc": [{"scores": [x], "labels": [0|1], "max_fpr": [x], "below_fpr": [x]}],
 //             "bootstrap_auc": [{"scores", "labels", "samples", "confidence", "seed"}],
-//             "zlib": [str], "lower": [str], "edit": [[a, b]], "nedit": [[candidate, reference]],
-//             "bleu": [[candidate, reference]], "jaccard": [[a, b]]}
-//   answer:  the same keys; "roc" items are {"fpr", "tpr", "thresholds" (+inf as "inf"), "auc",
-//            "tpr_at": [one per max_fpr]} or {"error": msg}; "bootstrap_auc" items
-//            {"value", "low", "high", "n"} or {"error": msg}.
+//             "pr_auc": [{"scores", "labels"}], "measurable": [[non_members, bound]],
+//             "owens_t": [[h, a]], "skewnorm": [{"a", "loc", "scale", "x": [x]}],
+//             "skewnorm_fit": [[x]], "exposure_ext": [{"secret", "references"}],
+//             "exposure_int": [{"secret", "references"}],
+//             "zlib": [str], "zlib_scores": [[mean_nll, str]], "lower": [str],
+//             "lower_unicode": [str], "lower_unicode_bytes": [[byte]], "edit": [[a, b]],
+//             "nedit": [[candidate, reference]], "bleu": [[candidate, reference]], "bleu_text": [[hyp, ref]], "jaccard": [[a, b]],
+//             "words": [str], "duplicate": [[s1, s2]]}
+//   answer:  the same keys, one item per request item or {"error": msg} for that item; "roc"
+//            items are {"fpr", "tpr", "thresholds" (+inf as "inf"), "auc", "tpr_at": [one per
+//            max_fpr], "dropped": the roc_curve_drop_intermediate curve {"fpr", "tpr",
+//            "thresholds"}, "below": [tpr_below_fpr on the full curve, one per below_fpr],
+//            "mimir": [mimir_tpr_at_fpr, one per below_fpr]} (a failing below/mimir entry is
+//            {"error": msg}); "bootstrap_auc" items {"value", "low", "high", "n"}; "skewnorm"
+//            items {"pdf": [..], "logpdf": [..], "cdf": [..]}; "skewnorm_fit" items {"a", "loc",
+//            "scale", "loglik"}; "exposure_ext" items {"exposure" (+inf as "inf"), "unbounded",
+//            "cdf", "a", "loc", "scale"}; "exposure_int" items {"exposure", "rank"};
+//            "zlib_scores" items [zlib_ratio_score, zlib_over_nll (+inf as "inf")];
+//            "lower_unicode_bytes" items the lowercase's bytes; the answer
+//            also holds "unicode_version", the lowercasing tables' Unicode version.
 #include <cmath>
 #include <iostream>
 #include <sstream>
@@ -20,25 +36,52 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "metrics/exposure.h"
 #include "metrics/membership.h"
 #include "metrics/text_metrics.h"
+#include "metrics/unicode_lower.h"
 
 namespace {
 
 using json = nlohmann::json;
 using Ids = std::vector<int64_t>;
 
+json number(double x) { return std::isinf(x) ? json(x > 0 ? "inf" : "-inf") : json(x); }
+
 json roc(const json& item) {
+  namespace m = eidetic::metrics;
   const auto scores = item.at("scores").get<std::vector<double>>();
   const auto labels = item.at("labels").get<std::vector<int>>();
-  const eidetic::metrics::RocCurve c = eidetic::metrics::roc_curve(scores, labels);
-  json thresholds = json::array();
-  for (double t : c.thresholds) thresholds.push_back(std::isinf(t) ? json(t > 0 ? "inf" : "-inf") : json(t));
-  json tpr_at = json::array();
+  const m::RocCurve c = m::roc_curve(scores, labels);
+  const m::RocCurve d = m::roc_curve_drop_intermediate(scores, labels);
+  auto thresholds = [](const m::RocCurve& k) {
+    json t = json::array();
+    for (double x : k.thresholds) t.push_back(number(x));
+    return t;
+  };
+  json tpr_at = json::array(), below = json::array(), mimir = json::array();
   if (item.contains("max_fpr"))
-    for (const auto& f : item.at("max_fpr")) tpr_at.push_back(eidetic::metrics::tpr_at_fpr(c, f.get<double>()));
-  return {{"fpr", c.fpr}, {"tpr", c.tpr}, {"thresholds", thresholds},
-          {"auc", eidetic::metrics::roc_auc(scores, labels)}, {"tpr_at", tpr_at}};
+    for (const auto& f : item.at("max_fpr")) tpr_at.push_back(m::tpr_at_fpr(c, f.get<double>()));
+  auto guarded = [](auto&& f) {
+    try {
+      return json(f());
+    } catch (const eidetic::Error& e) {
+      return json{{"error", e.what()}};
+    }
+  };
+  if (item.contains("below_fpr"))
+    for (const auto& f : item.at("below_fpr")) {
+      const double b = f.get<double>();
+      below.push_back(guarded([&] { return m::tpr_below_fpr(c, b); }));
+      mimir.push_back(guarded([&] { return m::mimir_tpr_at_fpr(scores, labels, b); }));
+    }
+  return {{"fpr", c.fpr}, {"tpr", c.tpr}, {"thresholds", thresholds(c)}, {"auc", m::roc_auc(scores, labels)},
+          {"tpr_at", tpr_at}, {"dropped", {{"fpr", d.fpr}, {"tpr", d.tpr}, {"thresholds", thresholds(d)}}},
+          {"below", below}, {"mimir", mimir}};
+}
+
+eidetic::metrics::SkewNormal skew_params(const json& item) {
+  return {item.at("a").get<double>(), item.at("loc").get<double>(), item.at("scale").get<double>()};
 }
 
 json bootstrap(const json& item) {
@@ -72,6 +115,73 @@ int main() {
     namespace m = eidetic::metrics;
     if (request.contains("roc")) answer["roc"] = each(request["roc"], roc);
     if (request.contains("bootstrap_auc")) answer["bootstrap_auc"] = each(request["bootstrap_auc"], bootstrap);
+    if (request.contains("pr_auc"))
+      answer["pr_auc"] = each(request["pr_auc"], [](const json& c) {
+        return json(m::pr_auc(c.at("scores").get<std::vector<double>>(), c.at("labels").get<std::vector<int>>()));
+      });
+    if (request.contains("measurable"))
+      answer["measurable"] = each(request["measurable"], [](const json& p) {
+        return json(m::tpr_at_fpr_measurable(p.at(0).get<int64_t>(), p.at(1).get<double>()));
+      });
+    if (request.contains("owens_t"))
+      answer["owens_t"] = each(request["owens_t"], [](const json& p) { return json(m::owens_t(p.at(0), p.at(1))); });
+    if (request.contains("skewnorm"))
+      answer["skewnorm"] = each(request["skewnorm"], [](const json& c) {
+        const m::SkewNormal d = skew_params(c);
+        json pdf = json::array(), logpdf = json::array(), cdf = json::array();
+        for (const auto& x : c.at("x")) {
+          pdf.push_back(m::skewnorm_pdf(x, d));
+          logpdf.push_back(number(m::skewnorm_logpdf(x, d)));
+          cdf.push_back(m::skewnorm_cdf(x, d));
+        }
+        return json{{"pdf", pdf}, {"logpdf", logpdf}, {"cdf", cdf}};
+      });
+    if (request.contains("skewnorm_fit"))
+      answer["skewnorm_fit"] = each(request["skewnorm_fit"], [](const json& data) {
+        const auto x = data.get<std::vector<double>>();
+        const m::SkewNormal d = m::fit_skewnorm(x);
+        return json{{"a", d.a}, {"loc", d.loc}, {"scale", d.scale}, {"loglik", m::skewnorm_log_likelihood(x, d)}};
+      });
+    if (request.contains("exposure_ext"))
+      answer["exposure_ext"] = each(request["exposure_ext"], [](const json& c) {
+        const auto e = m::exposure_extrapolation(c.at("secret"), c.at("references").get<std::vector<double>>());
+        return json{{"exposure", number(e.exposure)}, {"unbounded", e.unbounded}, {"cdf", e.cdf},
+                    {"a", e.fit.a}, {"loc", e.fit.loc}, {"scale", e.fit.scale}};
+      });
+    if (request.contains("exposure_int"))
+      answer["exposure_int"] = each(request["exposure_int"], [](const json& c) {
+        const auto e = m::exposure_interpolation(c.at("secret"), c.at("references").get<std::vector<double>>());
+        return json{{"exposure", e.exposure}, {"rank", e.rank}};
+      });
+    if (request.contains("zlib_scores"))
+      answer["zlib_scores"] = each(request["zlib_scores"], [](const json& p) {
+        const double nll = p.at(0);
+        const auto text = p.at(1).get<std::string>();
+        return json::array({m::zlib_ratio_score(nll, text), number(m::zlib_over_nll(nll, text))});
+      });
+    if (request.contains("lower_unicode"))
+      answer["lower_unicode"] = each(request["lower_unicode"], [](const json& s) {
+        return json(m::to_lower_unicode(s.get<std::string>()));
+      });
+    if (request.contains("lower_unicode_bytes"))  // raw bytes, to reach invalid UTF-8
+      answer["lower_unicode_bytes"] = each(request["lower_unicode_bytes"], [](const json& b) {
+        std::string s;
+        for (const auto& x : b) s.push_back(static_cast<char>(x.get<int>()));
+        const std::string low = m::to_lower_unicode(s);
+        return json(std::vector<int>(reinterpret_cast<const unsigned char*>(low.data()),
+                                     reinterpret_cast<const unsigned char*>(low.data()) + low.size()));
+      });
+    if (request.contains("bleu_text"))
+      answer["bleu_text"] = each(request["bleu_text"], [](const json& p) {
+        return json(m::sentence_bleu_text(p.at(0).get<std::string>(), p.at(1).get<std::string>()));
+      });
+    if (request.contains("words"))
+      answer["words"] = each(request["words"], [](const json& s) { return json(m::duplicate_words(s.get<std::string>())); });
+    if (request.contains("duplicate"))
+      answer["duplicate"] = each(request["duplicate"], [](const json& p) {
+        return json(m::trigram_containment_duplicate(p.at(0).get<std::string>(), p.at(1).get<std::string>()));
+      });
+    answer["unicode_version"] = m::unicode_lower_version();
     if (request.contains("zlib"))
       answer["zlib"] = each(request["zlib"], [](const json& s) { return json(m::zlib_compressed_bytes(s.get<std::string>())); });
     if (request.contains("lower"))

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/read_file.h"
 #include "tokenizers/unicode.h"
 
 namespace eidetic::tok {
@@ -203,9 +204,16 @@ class ByteLevelBpe final : public Tokenizer {
   void build() {
     const std::string& src = spec_.source;
     int64_t max_id = -1;
+    std::unordered_map<int64_t, const std::string*> token_of_id;  // two tokens on one id: refused
     for (const auto& [token, id] : spec_.vocab) {
-      if (id < 0 || id > INT32_MAX)
-        throw Error(src + ": vocabulary id " + std::to_string(id) + " of token '" + token + "' is out of range");
+      // The decoding tables hold one entry per id up to the highest, so the bound keeps them
+      // small; the largest real vocabularies have about 262,000 tokens.
+      if (id < 0 || id >= kMaxTokenId)
+        throw Error(src + ": vocabulary id " + std::to_string(id) + " of token '" + token + "' is out of range (0.." +
+                    std::to_string(kMaxTokenId - 1) + ")");
+      if (const auto [it, fresh] = token_of_id.emplace(id, &token); !fresh)
+        throw Error(src + ": vocabulary id " + std::to_string(id) + " is given to two tokens, '" + *it->second + "' and '" +
+                    token + "'");
       vocab_.emplace(token, static_cast<std::uint32_t>(id));  // first entry of a duplicate token wins
       max_id = std::max(max_id, id);
     }
@@ -552,13 +560,11 @@ class ByteLevelBpe final : public Tokenizer {
 
 // ---- readers -------------------------------------------------------------------------------
 
+// Tokenizer files are a few MB (the largest real tokenizer.json, ~260k tokens, is ~35 MB).
+constexpr std::uintmax_t kMaxTokenizerBytes = std::uintmax_t{512} << 20;
+
 std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path.string() + ": cannot open file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw Error(path.string() + ": read error");
-  return ss.str();
+  return read_file_bounded(path, kMaxTokenizerBytes, "tokenizer");
 }
 
 nlohmann::json parse_json(const std::filesystem::path& path) {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/read_file.h"
 #include "tokenizers/unicode.h"
 
 namespace eidetic::tok {
@@ -189,11 +190,8 @@ class Llama2cTokenizer final : public Tokenizer {
 std::unique_ptr<Tokenizer> load_llama2c_tokenizer(const std::filesystem::path& path, int64_t vocab_size) {
   const std::string src = path.string();
   if (vocab_size < 0) throw Error(src + ": llama2.c vocabulary size must not be negative, got " + std::to_string(vocab_size));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(src + ": cannot open file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  const std::string data = ss.str();
+  // A llama2.c tokenizer of 32,000 pieces is about 430 KB.
+  const std::string data = read_file_bounded(path, std::uintmax_t{256} << 20, "llama2.c tokenizer");
 
   std::size_t off = 0;
   auto read_i32 = [&](const char* what, std::size_t piece) -> int32_t {

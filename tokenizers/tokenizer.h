@@ -14,6 +14,10 @@
 
 namespace eidetic::tok {
 
+// Token ids at or above this are refused when a vocabulary is read: every table indexed by id
+// stays small, and the largest real vocabularies (about 262,000 tokens) are far below it.
+inline constexpr int64_t kMaxTokenId = int64_t{1} << 22;
+
 class Tokenizer {
  public:
   virtual ~Tokenizer() = default;

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/utf8.h"
+
 namespace eidetic::tok::unicode {
 
 // The classes that decide the ByteLevel regex `'s|'t|...| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+`.
@@ -57,7 +59,7 @@ inline char32_t next_code_point(std::string_view text, std::size_t& pos) {
 // The code point that ends at text[end] (exclusive) in valid UTF-8, and its start.
 char32_t previous_code_point(std::string_view text, std::size_t end, std::size_t* start = nullptr);
 
-void append_utf8(std::string& out, char32_t cp);
+inline void append_utf8(std::string& out, char32_t cp) { utf8::append(out, cp); }
 std::u32string decode_utf8(std::string_view valid_utf8);
 std::string encode_utf8(std::u32string_view cps);
 
