@@ -28,8 +28,9 @@ endfunction()
 function(eidetic_executable target)
   set_target_properties(${target} PROPERTIES
     BUILD_RPATH "${EIDETIC_TORCH_RPATH}"
-    INSTALL_RPATH "${EIDETIC_TORCH_RPATH}"
-    LINK_OPTIONS "-Wl,--disable-new-dtags")
+    INSTALL_RPATH "${EIDETIC_TORCH_RPATH}")
+  # Appended, not set: the directory's link options (the sanitizers') must stay.
+  target_link_options(${target} PRIVATE "-Wl,--disable-new-dtags")
   # libtorch.so exports its own copy of std::filesystem (64 functions), and some of them crash
   # when called from our code (remove_all jumps to a null pointer). Naming libstdc++ before any
   # other library puts it first in the search order, so the real implementation wins.

@@ -3,7 +3,6 @@
 
 #include <cstring>
 #include <fstream>
-#include <regex>
 
 #include "common/atomic_file.h"
 #include "common/error.h"
@@ -78,15 +77,31 @@ NpyHeader read_npy_header(const std::filesystem::path& file) {
   if (!in) fail(file, "truncated .npy header");
   NpyHeader h;
   h.data_offset = (major == 1 ? 10 : 12) + header_len;
-  std::smatch m;
-  if (!std::regex_search(text, m, std::regex(R"('descr'\s*:\s*'([^']*)')"))) fail(file, "malformed .npy header (no descr)");
-  h.descr = m[1];
-  if (!std::regex_search(text, m, std::regex(R"('fortran_order'\s*:\s*(True|False))"))) fail(file, "malformed .npy header (no fortran_order)");
-  h.fortran_order = m[1] == "True";
-  if (!std::regex_search(text, m, std::regex(R"('shape'\s*:\s*\(([^)]*)\))"))) fail(file, "malformed .npy header (no shape)");
+  // The dict's three keys, found by plain search (std::regex recurses once per character and
+  // overflows the stack on a long header): 'descr': '<i8', 'fortran_order': False,
+  // 'shape': (3, 4).
+  auto value_of = [&](const std::string& key) -> size_t {  // where the key's value starts, or npos
+    const size_t at = text.find("'" + key + "'");
+    if (at == std::string::npos) return std::string::npos;
+    size_t i = text.find_first_not_of(" \t", at + key.size() + 2);
+    if (i == std::string::npos || text[i] != ':') return std::string::npos;
+    i = text.find_first_not_of(" \t", i + 1);
+    return i;
+  };
+  size_t v = value_of("descr");
+  const size_t descr_end = v == std::string::npos || text[v] != '\'' ? std::string::npos : text.find('\'', v + 1);
+  if (descr_end == std::string::npos) fail(file, "malformed .npy header (no descr)");
+  h.descr = text.substr(v + 1, descr_end - v - 1);
+  v = value_of("fortran_order");
+  if (v != std::string::npos && text.compare(v, 4, "True") == 0) h.fortran_order = true;
+  else if (v != std::string::npos && text.compare(v, 5, "False") == 0) h.fortran_order = false;
+  else fail(file, "malformed .npy header (no fortran_order)");
+  v = value_of("shape");
+  const size_t shape_end = v == std::string::npos || text[v] != '(' ? std::string::npos : text.find(')', v + 1);
+  if (shape_end == std::string::npos) fail(file, "malformed .npy header (no shape)");
   // The shape: comma-separated non-negative integers (a trailing comma for a 1-tuple), each
   // and their product small enough to address.
-  const std::string dims = m[1];
+  const std::string dims = text.substr(v + 1, shape_end - v - 1);
   size_t start = 0;
   int64_t product = 1;
   while (start <= dims.size()) {

@@ -170,7 +170,9 @@ ConfigValue load_chain(const std::filesystem::path& file) {
   std::filesystem::path next = file;
   std::string named_by;
   while (true) {
-    const std::string canonical = std::filesystem::weakly_canonical(next).string();
+    std::error_code ec;  // a name the file system refuses (too long, say) is an error of the config
+    const std::string canonical = std::filesystem::weakly_canonical(next, ec).string();
+    if (ec) throw Error(next.string().substr(0, 200) + ": not a usable config path (" + ec.message() + ")" + named_by);
     if (!seen.insert(canonical).second) throw Error(next.string() + ": `base:` chain loops back to this file" + named_by);
     if (static_cast<int>(chain.size()) >= kMaxBaseDepth)
       throw Error(file.string() + ": `base:` chain deeper than " + std::to_string(kMaxBaseDepth) + " files");

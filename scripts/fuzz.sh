@@ -5,7 +5,8 @@
 # more than 30 s or a run over 2 GiB fails the script; the input that did it is kept under
 # build-fuzz/artifacts/TARGET/ and the target's log under build-fuzz/logs/. The corpus each run
 # grows is kept in build-fuzz/corpus/TARGET, so later runs start where earlier ones stopped.
-# Environment: FUZZ_BUILD_DIR (default build-fuzz), FUZZ_JOBS (targets run at once; default 1).
+# Environment: FUZZ_BUILD_DIR (default build-fuzz), FUZZ_JOBS (targets run at once; default 1),
+# FUZZ_SEED (libFuzzer's -seed: 0, the default, draws one; CI fixes it so that its runs repeat).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # ccache hits across clones of the project (CI builds a fresh clone in another folder): paths
@@ -42,7 +43,7 @@ run_one() {
   # -malloc_limit_mb: one allocation over 512 MiB from an input of at most 64 KiB is a defect
   # (every size read from a file is checked against the file before anything is allocated).
   if "$BUILD/${t}_fuzz" -max_total_time="$SECONDS_EACH" -timeout=30 -rss_limit_mb=2048 -malloc_limit_mb=512 \
-      -max_len=65536 -print_final_stats=1 -artifact_prefix="$BUILD/artifacts/$t/" \
+      -max_len=65536 -print_final_stats=1 -seed="${FUZZ_SEED:-0}" -artifact_prefix="$BUILD/artifacts/$t/" \
       "$BUILD/corpus/$t" "$BUILD/seeds/$t" >"$log" 2>&1; then
     local runs
     runs="$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')"

@@ -211,12 +211,19 @@ def main():
             with open(path("fz.yaml"), "wb") as f:
                 f.write(data)
             expect_error(name, run(exe, "config", "show", path("fz.yaml")), needle)
+        long_base = write("longbase.yaml", "base: " + "x" * 300 + ".yaml\n")
+        expect_error("base: a name too long for the file system", run(exe, "config", "show", long_base),
+                     "not a usable config path")
         with open(path("longtext.yaml"), "w") as f:
             f.write("a: &a " + "x" * 60000 + "\nb: [" + ", ".join(["*a"] * 100) + "]\n")
         expect_error("alias bomb of long text", run(exe, "config", "show", path("longtext.yaml")), "MiB of text")
         with open(path("npy-hdr.npy"), "wb") as f:
             f.write(b"\x93NUMPY\x02\x00" + (2 ** 31).to_bytes(4, "little") + b"{'descr': '<i8'")
         expect_error("npy header length 2^31", run(exe, "corpus", "head", path("npy-hdr.npy")), "claims 2147483648 bytes")
+        long_header = "{'descr': '<i8', 'fortran_order': False, 'shape': (" + " " * 1000000 + "1,), }\n"
+        with open(path("npy-long.npy"), "wb") as f:  # a megabyte of header: parsed, not a stack overflow
+            f.write(b"\x93NUMPY\x02\x00" + len(long_header).to_bytes(4, "little") + long_header.encode())
+        expect_error("npy header of 1 MB", run(exe, "corpus", "head", path("npy-long.npy")), "truncated")
         expect_error("npy dtype <i9", run(exe, "corpus", "head", raw_npy("i9.npy", "<i9", "(1,)", b"\0" * 9)),
                      "unsupported integer width")
         expect_error("npy dtype <i", run(exe, "corpus", "head", raw_npy("i.npy", "<ix", "(1,)", b"\0" * 8)),

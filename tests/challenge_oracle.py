@@ -132,7 +132,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--eidetic", required=True)
     ap.add_argument("--answers", choices=["synthetic", "assets"], default="synthetic")
-    ap.add_argument("--files", type=int, default=24, help="random guess files per answer set")
+    ap.add_argument("--files", type=int, default=16, help="random guess files per answer set")
     ap.add_argument("--seed", type=int, default=20221207)
     args = ap.parse_args()
     rng = random.Random(args.seed)

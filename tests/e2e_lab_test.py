@@ -20,9 +20,10 @@ for a few steps), then the run directory is checked against what it claims:
   5. the membership part: each planted record's and passage's loss score equals its mean token
      log-probability under transformers, the LOSS AUC equals the Mann-Whitney statistic of the
      records' scores, and the memorized-bits figures follow from the member records;
-  6. the exposure part: one record per planted canary with its secret and count, exposure =
-     log2|R| - log2(rank), and the canary's log-perplexity equals the membership record's
-     summed negative log-probability of the same text;
+  6. the exposure part: one record per planted canary with its secret and count, the exposure
+     extrapolated as TensorFlow Privacy does (-log2 of the fitted skew-normal's CDF, by scipy;
+     capped at log2|R|), the sampled-rank estimate log2|R| - log2(rank), and the canary's
+     log-perplexity equal to the membership record's summed negative log-probability;
   7. a second lab run with lab.prefix_lens [2, 8]: one discoverable record per item and prefix
      length, each greedy from the last k prefix tokens under transformers; the
      extraction-by-prefix-length table recomputed; and the extraction-by-duplicates table still
@@ -47,6 +48,7 @@ try:
     import torch
     import transformers
     import tokenizers
+    from scipy.stats import skewnorm
 except ImportError as e:
     skip(str(e))
 
@@ -364,9 +366,23 @@ def main():
             # 200 sampled candidates (lab.exposure_samples) less those equal to the secret, plus the secret.
             check(190 <= r["candidates"] <= 201, f"candidates {r['candidates']}")
             check(1 <= r["rank"] <= 10 ** 6, f"rank {r['rank']}")
-            # Ours subtracts from 6 x log2(10), this from log2(10^6): those differ by <= ~2 ulp of
-            # 19.9 (7e-15; measured: 0), log2(rank) is the same call. 1e-13 is ~14x that.
-            check(abs(r["exposure"] - (math.log2(10 ** 6) - math.log2(r["rank"]))) < 1e-13, f"exposure {r}")
+            # The sampled-rank estimate: ours subtracts from 6 x log2(10), this from log2(10^6):
+            # those differ by <= ~2 ulp of 19.9 (7e-15; measured: 0), log2(rank) is the same call.
+            # 1e-13 is ~14x that.
+            check(abs(r["exposure_sampled_rank"] - (math.log2(10 ** 6) - math.log2(r["rank"]))) < 1e-13,
+                  f"sampled-rank exposure {r}")
+            # The reported exposure: TF Privacy's extrapolation, -log2 of the fitted skew-normal's
+            # CDF at the secret's log-perplexity, evaluated here by scipy, capped at log2|R|.
+            # scipy's CDF is itself up to ~4% off in the far left tail (where, for a > 0 and a CDF
+            # below 1e-6, it integrates numerically; tests/metrics_oracle.py measures it), so
+            # 0.06 bits (log2 1.04) bounds the difference; elsewhere the two agree to ~1e-12.
+            fit = r["skewnorm"]
+            cdf = skewnorm.cdf(r["log_perplexity"], fit["a"], fit["loc"], fit["scale"])
+            want = math.log2(10 ** 6) if cdf <= 0 else min(-math.log2(cdf), math.log2(10 ** 6))
+            check(r["method"].startswith("extrapolation: skew-normal fit to "), f"exposure method {r['method']}")
+            check(abs(r["exposure"] - want) < 0.06, f"exposure {r['exposure']}, scipy's extrapolation {want}")
+            check(r["exposure_capped"] == (cdf <= 0 or -math.log2(cdf) > math.log2(10 ** 6))
+                  or abs(-math.log2(max(cdf, 1e-300)) - math.log2(10 ** 6)) < 0.06, f"exposure_capped {r}")
             mrec = mem[it["id"]]  # the canary's membership record: same text
             nll = -mrec["scores"]["loss"] * (mrec["tokens"] - 1)
             # The same fp32 log-probs summed in double, but scored in other batches (the secret
@@ -385,7 +401,11 @@ def main():
             rows = list(csv.DictReader(f))
         check([r["name"] for r in rows] == [x["name"] for x in metrics["metrics"]], "metrics.csv names")
         for r, x in zip(rows, metrics["metrics"]):
-            # exact: metrics.csv writes each double with round-trip digits.
+            # exact: metrics.csv writes each double with round-trip digits; a metric with no value
+            # (a TPR not measurable from this few non-members) has an empty cell.
+            if "value" not in x:
+                check(r["value"] == "", f"metrics.csv {r['name']}: {r['value']!r} for a metric with no value")
+                continue
             check(float(r["value"]) == x["value"], f"metrics.csv {r['name']}: {r['value']} vs {x['value']}")
         check(manifest["config"]["name"] == metrics["run"]["name"] == "e2e-lab", "run name")
         check_prefix_lens(args.eidetic, work, bg)

@@ -131,10 +131,14 @@ TEST(XmlChecker, CatchesWhatItShould) {
 // The coordinates of every <polyline> whose class contains `cls`, in document order.
 std::vector<std::vector<std::pair<double, double>>> polylines(const std::string& svg, const std::string& cls = "mark line") {
   std::vector<std::vector<std::pair<double, double>>> out;
-  const std::regex re("<polyline class=\"" + cls + "\" points=\"([^\"]*)\"");
-  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), re); it != std::sregex_iterator(); ++it) {
+  // Plain string search: std::regex recurses once per character of a long points="..." list,
+  // which overflows the stack on curves of thousands of points.
+  const std::string open = "<polyline class=\"" + cls + "\" points=\"";
+  for (size_t at = svg.find(open); at != std::string::npos; at = svg.find(open, at + 1)) {
+    const size_t begin = at + open.size(), end = svg.find('"', begin);
+    if (end == std::string::npos) break;
     std::vector<std::pair<double, double>> pts;
-    std::istringstream in((*it)[1].str());
+    std::istringstream in(svg.substr(begin, end - begin));
     for (std::string pair; in >> pair;) {
       const size_t comma = pair.find(',');
       pts.emplace_back(std::stod(pair.substr(0, comma)), std::stod(pair.substr(comma + 1)));
