@@ -45,6 +45,10 @@ struct AttackInfo {
   std::vector<Field> params;  // keys allowed under the attack's section besides `name` (from its ParamTable)
   // Makes the attack from its validated section (defaults filled in).
   std::function<std::unique_ptr<Attack>(Session&, const nlohmann::json& section)> make;
+  // The dtype ("fp16", "bf16", "fp32") the attack's reference protocol runs its model in on CUDA,
+  // given its section; empty (or no function) when the protocol names none. `model.dtype: auto`
+  // takes it on CUDA when every attack of the run that names one agrees.
+  std::function<std::string(const nlohmann::json& section)> cuda_dtype;
 };
 
 // The AttackInfo of attack class A, whose constructor takes (Session&, const P&) and whose

@@ -7,7 +7,16 @@
 // records carry approximate memorization (normalized token edit distance <= 0.1 and BLEU-4 >=
 // 0.75, as Ippolito et al. 2022 measure it) and the longest common prefix. Rates are reported
 // overall and per bucket: per duplicate count when the items carry one, and per prefix length
-// when `prefix_lens` sweeps it, each with a log-linear fit.
+// when `prefix_lens` sweeps it, each with a log-linear fit. Duplicate counts are also binned on
+// the paper's log grid, [2^(n/4), 2^((n+1)/4)).
+//
+// BLEU-4 in `bleu4` and `approx_bleu` is over token ids (NLTK's sentence BLEU with method1
+// smoothing); with a tokenizer, `bleu_text` is sacrebleu's sentence BLEU of the decoded texts.
+//
+// A prefix length longer than an item's context is an error naming the item: a capped prefix
+// filed under the requested length would fake the context-length curve. Longer contexts come
+// from the source: `preprefix` for .npy items (the challenge's 100 + 50 tokens), a longer
+// window for Megatron and text sources (their prefix is as long as the longest length asked).
 #include <ATen/ATen.h>
 
 #include <algorithm>
@@ -21,6 +30,7 @@
 #include "kernels/torch_ops.h"
 #include "metrics/stats.h"
 #include "metrics/text_metrics.h"
+#include "tokenizers/tokenizer.h"
 #include "models/engine.h"
 
 namespace eidetic::attacks {
@@ -44,7 +54,7 @@ const ParamTable<DiscoverableParams>& discoverable_params() {
     ParamTable<P> t;
     add_item_source_params(t);
     t.push_back(param<P>("prefix_lens", &P::prefix_lens, "[]",
-                         "sweep of prefix lengths, at most that many tokens each (empty: prefix_len)").at_least(0));
+                         "sweep of prefix lengths: that many tokens each, an error for an item with less context (empty: prefix_len)").at_least(0));
     t.push_back(param<P>("decoding", &P::decoding, "greedy", "greedy, or beam search", false, {"greedy", "beam"}));
     t.push_back(param<P>("beam_width", &P::beam_width, "4", "beams of beam search").at_least(1));
     return t;
@@ -61,12 +71,23 @@ class Discoverable : public Attack {
 
   Discoverable(Session& session, const DiscoverableParams& p) : session_(session) {
     const auto t0 = Clock::now();
-    items_ = load_items(p, session.vocab_size(), session.tokenizer());
+    ItemSource source = p;
+    const int64_t longest_asked =
+        p.prefix_lens.empty() ? 0 : *std::max_element(p.prefix_lens.begin(), p.prefix_lens.end());
+    // Megatron and text items are windows of a longer sequence: make the window as long as asked.
+    if ((p.source == "megatron" || p.source == "text") && p.prefix_len == 0 && longest_asked > 0)
+      source.prefix_len = longest_asked;
+    items_ = load_items(source, session.vocab_size(), session.tokenizer());
     session.profile().add("tokenize", std::chrono::duration<double>(Clock::now() - t0).count());
     prefix_lens_ = p.prefix_lens;
     if (prefix_lens_.empty()) prefix_lens_.push_back(0);  // the item's whole context
     for (int64_t k : prefix_lens_)
       if (k < 0) throw Error("attack.prefix_lens: lengths must be >= 0 (0: the whole prefix)");
+    for (const Item& it : items_)
+      if (longest_asked > static_cast<int64_t>(it.context.size()))
+        throw Error("attack.prefix_lens: " + std::to_string(longest_asked) + " tokens of prefix asked, but item " +
+                    it.source + " has " + std::to_string(it.context.size()) + " tokens of context" +
+                    (p.source == "npy" && p.preprefix.empty() ? " (a `preprefix` file gives .npy items more)" : ""));
     beam_ = p.decoding == "beam" ? p.beam_width : 0;
     int64_t longest = 0;
     for (const auto& it : items_) longest = std::max<int64_t>(longest, it.context.size() + it.suffix.size());
@@ -108,6 +129,7 @@ class Discoverable : public Attack {
         const auto& g = generated[b].tokens;
         const double edit = metrics::normalized_edit_distance(g, it.suffix);
         const double bleu = metrics::bleu4(g, it.suffix);
+        const std::optional<double> bleu_text = text_bleu(g, it.suffix);
         double lp = 0;
         for (float x : generated[b].logprobs) lp += x;
         json r = {{"id", group[b]},
@@ -123,6 +145,7 @@ class Discoverable : public Attack {
                   {"approx_edit", edit <= 0.1},
                   {"approx_bleu", bleu >= 0.75},
                   {"mean_logprob", g.empty() ? 0.0 : lp / static_cast<double>(g.size())}};
+        if (bleu_text) r["bleu_text"] = *bleu_text;
         if (it.duplicates) r["duplicates"] = *it.duplicates;
         records.push_back(std::move(r));
       }
@@ -138,8 +161,8 @@ class Discoverable : public Attack {
     const int64_t headline_len = std::find(prefix_lens_.begin(), prefix_lens_.end(), 0) != prefix_lens_.end()
                                      ? 0
                                      : *std::max_element(prefix_lens_.begin(), prefix_lens_.end());
-    std::vector<double> exact, edit, bleu, lcp;
-    std::map<int64_t, std::vector<double>> by_dup, by_prefix;
+    std::vector<double> exact, edit, bleu, bleu_text, lcp;
+    std::map<int64_t, std::vector<double>> by_dup, by_dup_grid, by_prefix;
     for (const auto& r : records) {
       const double e = r.at("exact").get<bool>() ? 1.0 : 0.0;
       const int64_t requested = r.value("prefix_len_requested", r.at("prefix_len").get<int64_t>());
@@ -150,23 +173,36 @@ class Discoverable : public Attack {
       bleu.push_back(r.at("approx_bleu").get<bool>() ? 1.0 : 0.0);
       const double n = static_cast<double>(r.at("generated").size());
       lcp.push_back(n > 0 ? r.at("lcp").get<double>() / n : 0.0);
-      if (r.contains("duplicates")) by_dup[r.at("duplicates").get<int64_t>()].push_back(e);
+      if (r.contains("bleu_text")) bleu_text.push_back(r.at("bleu_text").get<double>() >= 75.0 ? 1.0 : 0.0);
+      if (r.contains("duplicates")) {
+        const int64_t count = r.at("duplicates").get<int64_t>();
+        by_dup[count].push_back(e);
+        if (count >= 1) by_dup_grid[log_grid_bin(count)].push_back(e);  // the paper drops count 0
+      }
     }
     const uint64_t seed = session_.seed();
     json out = {{"run", {{"items", exact.size()}}}, {"tables", json::array()}, {"plots", json::array()}};
     if (prefix_lens_.size() > 1) out["run"]["rates_at_prefix_len"] = headline_len;
+    out["run"]["protocol"] = std::string(beam_ > 0 ? "beam search of width " + std::to_string(beam_) + " (the paper: greedy)"
+                                                   : "greedy (Carlini et al. 2022)") +
+                             "; exact match of the whole suffix; BLEU-4 over token ids, text BLEU by sacrebleu's rule";
     out["metrics"] = {
         metric_json("exact_extraction_rate", metrics::bootstrap_mean(exact, 1000, 0.95, seed),
                "fraction of items whose suffix came back exactly"),
         metric_json("approx_rate_edit", metrics::bootstrap_mean(edit, 1000, 0.95, seed + 1),
                "fraction with normalized token edit distance <= 0.1 to the suffix"),
         metric_json("approx_rate_bleu", metrics::bootstrap_mean(bleu, 1000, 0.95, seed + 2),
-               "fraction with BLEU-4 >= 0.75 against the suffix"),
+               "fraction with BLEU-4 over token ids >= 0.75 against the suffix"),
         metric_json("mean_prefix_match", metrics::bootstrap_mean(lcp, 1000, 0.95, seed + 3),
                "mean fraction of suffix tokens matched before the first mismatch")};
+    if (!bleu_text.empty())
+      out["metrics"].push_back(metric_json("approx_rate_bleu_text", metrics::bootstrap_mean(bleu_text, 1000, 0.95, seed + 4),
+                                           "fraction with sacrebleu sentence BLEU >= 75 between the decoded texts"));
     if (!by_dup.empty())
       out["extraction_by_duplicates"] = bucket_summary(by_dup, "duplicates", "Extraction rate against duplicate count",
                                                        "copies in the training data", seed + 10, out);
+    if (!by_dup_grid.empty())
+      out["extraction_by_duplicates_log_grid"] = log_grid_summary(by_dup_grid, seed + 30, out);
     if (prefix_lens_.size() > 1)
       out["extraction_by_prefix_length"] = bucket_summary(by_prefix, "prefix_len", "Extraction rate against prefix length",
                                                           "prefix tokens given", seed + 20, out);
@@ -178,8 +214,20 @@ class Discoverable : public Attack {
   int64_t prefix_len(int64_t id) const {
     // At most k tokens: an item with a shorter prefix gives all it has.
     const int64_t k = prefix_lens_[static_cast<size_t>(id / static_cast<int64_t>(items_.size()))];
-    const auto have = static_cast<int64_t>(item(id).context.size());
-    return k > 0 ? std::min(k, have) : have;
+    return k > 0 ? k : static_cast<int64_t>(item(id).context.size());  // checked against every item's context
+  }
+
+  // sacrebleu's sentence BLEU (0-100) of the decoded generation against the decoded suffix;
+  // none without a tokenizer, or when either side is not text (ids past the tokenizer's
+  // vocabulary, bytes that do not form UTF-8).
+  std::optional<double> text_bleu(const std::vector<int64_t>& generated, const std::vector<int64_t>& suffix) const {
+    const tok::Tokenizer* t = session_.tokenizer();
+    if (!t) return std::nullopt;
+    try {
+      return metrics::sentence_bleu_text(t->decode(generated), t->decode(suffix));
+    } catch (const Error&) {
+      return std::nullopt;
+    }
   }
 
   Session& session_;

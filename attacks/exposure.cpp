@@ -164,7 +164,8 @@ class Exposure : public Attack {
       }
     }
     const std::string method = records.empty() ? "" : records[0].at("method").get<std::string>();
-    json out = {{"run", {{"items", records.size()}, {"exposure_method", method}, {"space_bits", space_log2_}}},
+    json out = {{"run", {{"items", records.size()}, {"exposure_method", method}, {"space_bits", space_log2_},
+                         {"protocol", "Carlini et al. 2019 exposure; " + method}}},
                 {"metrics",
                  {metric_json("mean_exposure", metrics::bootstrap_mean(exposures, 1000, 0.95, session_.seed()),
                               "mean exposure in bits (maximum log2|R| = " + std::to_string(space_log2_) + "); " + method)}},

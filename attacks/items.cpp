@@ -37,7 +37,20 @@ std::vector<Item> load_items(const ItemSource& p, int64_t vocab, const tok::Toke
     if (prefix.shape[0] != suffix.shape[0])
       throw Error(sf + ": has " + std::to_string(suffix.shape[0]) + " rows but " + pf + " has " + std::to_string(prefix.shape[0]));
     const int64_t N = prefix.shape[0], P = prefix.shape[1], S = suffix.shape[1];
-    if (prefix_len > P) throw Error(pf + ": prefix_len " + std::to_string(prefix_len) + " exceeds its " + std::to_string(P) + " columns");
+    // The pre-prefix, when given, extends every row's context backwards: context = pre-prefix
+    // row followed by prefix row (the challenge's 100 + 50 tokens).
+    corpus::TokenArray pre;
+    int64_t Q = 0;
+    if (!p.preprefix.empty()) {
+      pre = corpus::read_npy_tokens(p.preprefix);
+      if (pre.shape.size() != 2) throw Error(p.preprefix + ": expected a 2-D (N, Q) array of token ids");
+      if (pre.shape[0] != N)
+        throw Error(p.preprefix + ": has " + std::to_string(pre.shape[0]) + " rows but " + pf + " has " + std::to_string(N));
+      Q = pre.shape[1];
+    }
+    if (prefix_len > P + Q)
+      throw Error((Q ? p.preprefix + " + " : std::string()) + pf + ": prefix_len " + std::to_string(prefix_len) +
+                  " exceeds the " + std::to_string(P + Q) + " tokens of context each row has");
     if (suffix_len > S) throw Error(sf + ": suffix_len " + std::to_string(suffix_len) + " exceeds its " + std::to_string(S) + " columns");
     std::vector<int64_t> counts;
     if (!p.duplicates.empty()) {
@@ -47,10 +60,15 @@ std::vector<Item> load_items(const ItemSource& p, int64_t vocab, const tok::Toke
       counts = d.values;
     }
     const int64_t n = limit > 0 ? std::min(N, limit) : N;
-    const int64_t keep_p = prefix_len ? prefix_len : P, keep_s = suffix_len ? suffix_len : S;
+    const int64_t keep_p = prefix_len ? prefix_len : P + Q, keep_s = suffix_len ? suffix_len : S;
     for (int64_t i = 0; i < n; ++i) {
       Item it;
-      it.context.assign(prefix.values.begin() + i * P + (P - keep_p), prefix.values.begin() + (i + 1) * P);
+      if (Q) {
+        it.context.assign(pre.values.begin() + i * Q, pre.values.begin() + (i + 1) * Q);
+        check_ids(it.context, vocab, p.preprefix + " row " + std::to_string(i));
+      }
+      it.context.insert(it.context.end(), prefix.values.begin() + i * P, prefix.values.begin() + (i + 1) * P);
+      it.context.erase(it.context.begin(), it.context.end() - keep_p);
       it.suffix.assign(suffix.values.begin() + i * S, suffix.values.begin() + i * S + keep_s);
       check_ids(it.context, vocab, pf + " row " + std::to_string(i));
       check_ids(it.suffix, vocab, sf + " row " + std::to_string(i));

@@ -31,6 +31,7 @@ struct ItemSource {
   std::string source = "npy";  // npy, megatron, text, jsonl
   std::string items;           // jsonl
   std::string prefix, suffix, duplicates;  // npy
+  std::string preprefix;                   // npy: tokens before each prefix (more context)
   std::string dataset;         // megatron
   int64_t start_row = 0, offset = 0;
   std::vector<std::string> files;  // text
@@ -46,6 +47,9 @@ void add_item_source_params(ParamTable<P>& t) {
   t.push_back(param<P>("items", &S::items, "", "jsonl source: one {\"prefix\": [ids], \"suffix\": [ids], \"duplicates\": n} per line"));
   t.push_back(param<P>("prefix", &S::prefix, "", "npy source: (N, P) integer array of prefixes"));
   t.push_back(param<P>("suffix", &S::suffix, "", "npy source: (N, S) integer array of true suffixes"));
+  t.push_back(param<P>("preprefix", &S::preprefix, "",
+                       "npy source: optional (N, Q) tokens before each prefix, for contexts longer than the prefix "
+                       "(the challenge's val_preprefix.npy: 100 more)"));
   t.push_back(param<P>("duplicates", &S::duplicates, "", "optional (N) integer .npy: copies of each item in the training data"));
   t.push_back(param<P>("dataset", &S::dataset, "", "megatron source: PREFIX of the .bin/.idx pair"));
   t.push_back(param<P>("start_row", &S::start_row, "0", "megatron source: first row").at_least(0));

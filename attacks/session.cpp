@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "common/error.h"
 #include "models/model.h"
 #include "tokenizers/tokenizer.h"
 
@@ -43,6 +44,27 @@ Session::~Session() = default;
 
 int64_t Session::vocab_size() const { return target_.model->config().vocab_size; }
 int64_t Session::reference_vocab_size() const { return reference_.model->config().vocab_size; }
+
+bool Session::reference_shares_tokenizer() const {
+  if (shares_tokenizer_) return *shares_tokenizer_;
+  const tok::Tokenizer *a = target_.tokenizer.get(), *b = reference_.tokenizer.get();
+  bool same = a && b;
+  if (same && a != b) {
+    same = a->kind() == b->kind() && a->vocab_size() == b->vocab_size() && a->bos_id() == b->bos_id() &&
+           a->eos_id() == b->eos_id();
+    // An id a vocabulary leaves out (a gap below its largest id) decodes to nothing on both.
+    auto text = [](const tok::Tokenizer& t, int64_t id) -> std::optional<std::string> {
+      try {
+        return t.decode({id});
+      } catch (const Error&) {
+        return std::nullopt;
+      }
+    };
+    for (int64_t id = 0; same && id < a->vocab_size(); ++id) same = text(*a, id) == text(*b, id);
+  }
+  shares_tokenizer_ = same;
+  return same;
+}
 
 std::vector<models::Generated> Session::generate(const std::vector<std::vector<int64_t>>& prompts,
                                                  const models::DecodeSpec& spec) {

@@ -60,12 +60,21 @@ class Session {
   ~Session();
 
   const models::Model& model() const { return *target_.model; }
+  const std::string& model_path() const { return target_.path; }  // as the config names it
   const tok::Tokenizer* tokenizer() const { return target_.tokenizer.get(); }
   int64_t vocab_size() const;
   bool has_reference() const { return reference_.model != nullptr; }
   const std::string& reference_path() const { return reference_.path; }
   int64_t reference_vocab_size() const;
   const tok::Tokenizer* reference_tokenizer() const { return reference_.tokenizer.get(); }
+  // Whether the target's token ids mean the same to the reference: both have a tokenizer, and
+  // either it is the same object or the two agree on kind, vocabulary size, BOS and EOS, and the
+  // text of every id (the same tokenizer file, or a copy of it, beside each model). Only then may
+  // the reference score the target's ids as they are; otherwise it reads text re-encoded with its
+  // own tokenizer. Checked once (one decode per id) and remembered. A lone byte of a multi-byte
+  // character decodes to U+FFFD in either, so two byte-level vocabularies that differed only in
+  // the ids of such bytes would pass; no real pair of tokenizers does.
+  bool reference_shares_tokenizer() const;
 
   uint64_t seed() const { return seed_; }
   const std::filesystem::path& run_dir() const { return run_dir_; }  // where an attack may write files of its own
@@ -93,6 +102,7 @@ class Session {
   uint64_t seed_;
   std::filesystem::path run_dir_;
   Profile profile_;
+  mutable std::optional<bool> shares_tokenizer_;
 };
 
 }  // namespace eidetic::attacks

@@ -51,6 +51,7 @@ Action add_generate_command(CLI::App& app) {
     int64_t num_samples = 1;
     uint64_t seed = 0;
     bool print_ids = false;
+    std::optional<int64_t> suppress_token;
     std::string device = "cpu";
     std::string dtype = "fp32";
   };
@@ -77,6 +78,8 @@ Action add_generate_command(CLI::App& app) {
   cmd->add_option("--num-samples", o->num_samples, "samples per prompt")->capture_default_str();
   cmd->add_option("--seed", o->seed, "random seed: the same seed gives the same samples")->capture_default_str();
   cmd->add_flag("--print-ids", o->print_ids, "print the generated token ids instead of text");
+  cmd->add_option("--suppress-token", o->suppress_token,
+                  "never produce this token id (the end-of-text token, as Hugging Face's min_length does)");
   cmd->add_option("--device", o->device, "cpu or cuda")->capture_default_str();
   cmd->add_option("--dtype", o->dtype, "fp32, fp16 or bf16")->capture_default_str();
   return [o](Io& io) {
@@ -111,6 +114,7 @@ Action add_generate_command(CLI::App& app) {
     spec.max_new_tokens = o->max_new_tokens;
     // llama2.c ends a sequence at BOS; Hugging Face models run to max-new-tokens.
     if (llama2c) spec.stop_token = 1;
+    spec.suppress_token = o->suppress_token;
     if (o->sample) {
       spec.mode = models::DecodeSpec::Mode::sample;
       spec.num_samples = o->num_samples;

@@ -67,7 +67,7 @@ const attacks::ParamTable<LabSection>& lab_table() {
       param<P>("background", &P::background, "[]", "text files (empty: Debian's fortunes-min)"),
       param<P>("tokenizer_vocab", &P::tokenizer_vocab, "1024", "pieces of the byte-level BPE trained on the corpus").at_least(257),
       param<P>("prefix_tokens", &P::prefix_tokens, "0", "discoverable: prefix tokens given (0: the item's whole prefix)").at_least(0),
-      param<P>("prefix_lens", &P::prefix_lens, "[]", "discoverable: sweep of prefix lengths (at most k tokens each)").at_least(0),
+      param<P>("prefix_lens", &P::prefix_lens, "[]", "discoverable: sweep of prefix lengths (k tokens each; every item must have k)").at_least(0),
       param<P>("exposure_max_exact", &P::exposure_max_exact, "1000", "score every canary candidate up to this |R|").at_least(1),
       param<P>("exposure_samples", &P::exposure_samples, "1000", "candidates sampled beyond that").at_least(1)};
   return t;
@@ -99,7 +99,14 @@ const attacks::ParamTable<TrainSection>& train_table() {
       param<P>("warmup_steps", &P::warmup_steps, "50", "linear warm-up").at_least(0),
       param<P>("weight_decay", &P::weight_decay, "0.1", "AdamW weight decay").at_least(0),
       param<P>("grad_clip", &P::grad_clip, "1.0", "global gradient norm clip").at_least(0),
-      param<P>("checkpoint_every", &P::checkpoint_every, "200", "steps between checkpoints").at_least(0)};
+      param<P>("checkpoint_every", &P::checkpoint_every, "200", "steps between checkpoints").at_least(0),
+      param<P>("plateau_patience", &P::plateau_patience, "0",
+               "train to a plateau: stop when the loss has not improved for this many epochs, epochs being the cap "
+               "(0: train all the epochs)")
+          .at_least(0),
+      param<P>("plateau_min_delta", &P::plateau_min_delta, "0.001",
+               "loss improvement in nats per token that counts as improving (plateau_patience)")
+          .at_least(0)};
   return t;
 }
 
@@ -226,6 +233,11 @@ LabModel prepare_lab(const LabPlan& plan, uint64_t seed, const std::filesystem::
   to.checkpoint_every = train.checkpoint_every;
   to.checkpoint_dir = dir / "checkpoints";
   to.log_every = std::max<int64_t>(1, to.steps / 20);
+  if (train.plateau_patience > 0) {  // judged once per epoch
+    to.log_every = std::max<int64_t>(1, chunks / to.batch_size);
+    to.plateau_patience = train.plateau_patience;
+    to.plateau_min_delta = train.plateau_min_delta;
+  }
 
   // The trained tokenizer is part of the identity: a model trained on another tokenization
   // (an older version of the BPE trainer, say) must not be reused.
@@ -271,8 +283,9 @@ LabModel prepare_lab(const LabPlan& plan, uint64_t seed, const std::filesystem::
                                                             std::log2(static_cast<double>(lab.random_vocab))
                                                       : static_cast<double>(stream.size()) * std::log2(static_cast<double>(mc.vocab_size))},
                      {"training_text_bytes", random_mode ? 0 : corpus.text().size()},
-                     {"steps", to.steps},
-                     {"epochs", static_cast<double>(to.steps * to.batch_size) / std::max<int64_t>(chunks, 1)},
+                     {"steps", result.steps_done},
+                     {"epochs", static_cast<double>(result.steps_done * to.batch_size) / std::max<int64_t>(chunks, 1)},
+                     {"plateau", train.plateau_patience > 0 ? json(result.plateau) : json("not asked")},
                      {"final_loss", result.final_loss},
                      {"train_seconds", result.seconds},
                      {"train_tokens_per_s", result.tokens_per_s},

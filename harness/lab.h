@@ -47,6 +47,8 @@ struct TrainSection {
   int64_t warmup_steps = 50;
   double weight_decay = 0.1, grad_clip = 1.0;
   int64_t checkpoint_every = 200;
+  int64_t plateau_patience = 0;  // epochs without improvement that end training (0: train the epochs)
+  double plateau_min_delta = 0.001;
 };
 struct LabPlan {
   LabSection lab;

@@ -93,7 +93,17 @@ Facts run_facts(const Run& r) {
   Facts f;
   add_fact(f, "Attack", r.attack);
   add_fact(f, "Model", r.model, true);
-  if (const json* run = member(r.metrics, "run")) add_fact(f, "Items", str(*run, "items"));
+  if (const json* run = member(r.metrics, "run")) {
+    add_fact(f, "Items", str(*run, "items"));
+    // Which variant of a published protocol ran, and what the attack warned of.
+    add_fact(f, "Protocol", str(*run, "protocol"));
+    if (const json* w = member(*run, "warnings"); w && w->is_array()) {
+      std::string all;
+      for (const auto& x : *w)
+        if (x.is_string()) all += (all.empty() ? "" : "; ") + x.get<std::string>();
+      add_fact(f, "Warnings", all);
+    }
+  }
   add_fact(f, "Status", str(m, "status"));
   add_fact(f, "Device", r.device);
   add_fact(f, "Data type", str(m, "dtype"));

@@ -11,6 +11,7 @@
 #include <ctime>
 #include <fstream>
 #include <ostream>
+#include <set>
 
 #include "attacks/attack.h"
 #include "attacks/session.h"
@@ -80,6 +81,7 @@ std::filesystem::path run_sweep(const RunPlan& plan, const RunOptions& options, 
   const std::string& key = sweep.key;
   const std::string& metric_name = sweep.metric;
   json rows = json::array(), points = json::array(), ci = json::array(), metrics_list = json::array();
+  json trained = json::array();  // one row per lab model: how far its training went
   std::vector<double> xs, ys;
   int64_t i = 0;
   for (const std::string& v : sweep.values) {
@@ -113,6 +115,11 @@ std::filesystem::path run_sweep(const RunPlan& plan, const RunOptions& options, 
     points.push_back({x, y});
     ci.push_back({found->value("ci_low", y), found->value("ci_high", y)});
     rows.push_back({v, x, y, found->value("ci_low", y), found->value("ci_high", y), sub.filename().string()});
+    if (m.contains("lab") && m["lab"].contains("parameters")) {
+      const json& f = m["lab"];
+      trained.push_back({v, f.value("parameters", 0.0), f.value("training_set_bits", 0.0), f.value("epochs", 0.0),
+                         f.contains("plateau") ? f["plateau"] : json("not asked"), f.value("final_loss", 0.0), y});
+    }
     json mm = *found;
     mm["name"] = metric_name + " @ " + key + "=" + v;
     metrics_list.push_back(mm);
@@ -133,6 +140,12 @@ std::filesystem::path run_sweep(const RunPlan& plan, const RunOptions& options, 
                   {"plots", {plot}},
                   {"fit", {{"slope", fit.slope}, {"intercept", fit.intercept}, {"r2", fit.r2}, {"points", fit.points}}},
                   {"profile", {{"phases", json::object()}, {"wall_seconds", std::chrono::duration<double>(Clock::now() - wall0).count()}}}};
+  if (!trained.empty())
+    metrics["tables"].push_back({{"id", "trained"},
+                                 {"title", "The trained models: size, data, how far training went"},
+                                 {"columns", {key, "parameters", "training set bits", "epochs", "plateau reached",
+                                              "final loss (nats/token)", metric_name}},
+                                 {"rows", trained}});
   write_json_atomic(dir / "metrics.json", metrics);
   const RuntimeInfo info = runtime_info();
   write_json_atomic(dir / "manifest.json", {{"eidetic_version", info.version}, {"git_commit", info.git_commit},
@@ -287,8 +300,18 @@ std::filesystem::path execute_run(const RunOptions& options, std::ostream& err) 
   try {
     const std::string device_name =
         plan.model.device == "auto" ? (at::hasCUDA() ? "cuda" : "cpu") : plan.model.device;
-    const std::string dtype_name =
-        plan.model.dtype == "auto" ? (device_name == "cuda" ? "bf16" : "fp32") : plan.model.dtype;
+    std::string dtype_name = plan.model.dtype == "auto" ? (device_name == "cuda" ? "bf16" : "fp32") : plan.model.dtype;
+    if (plan.model.dtype == "auto" && device_name == "cuda") {
+      // A published protocol's own precision (the challenge baseline's fp16), when the run's
+      // attacks that name one agree.
+      std::set<std::string> named;
+      for (const auto& a : plan.attacks) {
+        const auto& info = attacks::find_attack(a.name);
+        if (info.cuda_dtype)
+          if (std::string d = info.cuda_dtype(a.params); !d.empty()) named.insert(d);
+      }
+      if (named.size() == 1) dtype_name = *named.begin();
+    }
 
     // The model: the config's, or the one a lab trains (with the attacks that question it).
     attacks::Profile preparation;

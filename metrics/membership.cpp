@@ -1,6 +1,7 @@
 // metrics/membership.cpp: ROC curves, AUC, TPR at low FPR and PR-AUC for membership
 // inference (Carlini et al. 2022, "Membership inference attacks from first principles"; mimir's
-// definitions); see membership.h.
+// definitions), the pure steps of mimir's ReCaLL score, and choosing a parameter on held-out
+// items; see membership.h.
 #include "metrics/membership.h"
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <limits>
 #include <numeric>
 #include <string>
+#include <utility>
 
 #include "common/error.h"
 #include "kernels/rng.h"
@@ -193,6 +195,137 @@ double pr_auc(const std::vector<double>& scores, const std::vector<int>& labels)
   for (size_t i = 0; i + 1 < recall.size(); ++i)
     terms[i] = (recall[i + 1] - recall[i]) * (precision[i + 1] + precision[i]) / 2.0;
   return -numpy_pairwise_sum(terms.data(), terms.size());
+}
+
+size_t recall_shots_kept(const std::vector<int64_t>& shot_tokens, int64_t avg_length, int64_t max_length) {
+  if (max_length < 1) throw Error("recall_shots_kept: max_length must be at least 1, got " + std::to_string(max_length));
+  if (avg_length < 0) throw Error("recall_shots_kept: negative average length " + std::to_string(avg_length));
+  int64_t total = avg_length;
+  for (int64_t c : shot_tokens) {
+    if (c < 0) throw Error("recall_shots_kept: negative shot length " + std::to_string(c));
+    total += c;
+  }
+  if (total <= max_length) return shot_tokens.size();
+  // mimir counts the shots that fit from the first one, then keeps that many from the end.
+  size_t max_shots = 0;
+  int64_t cumulative = avg_length;
+  for (int64_t c : shot_tokens) {
+    if (cumulative + c > max_length) break;
+    ++max_shots;
+    cumulative += c;
+  }
+  return max_shots == 0 ? shot_tokens.size() : max_shots;  // prefix[-0:] is the whole list
+}
+
+std::vector<TokenSpan> recall_windows(int64_t prefix_tokens, int64_t text_tokens, int64_t max_length) {
+  if (max_length < 1) throw Error("recall_windows: max_length must be at least 1, got " + std::to_string(max_length));
+  if (prefix_tokens < 0) throw Error("recall_windows: negative prefix length " + std::to_string(prefix_tokens));
+  if (text_tokens < 1) throw Error("recall_windows: the text has no tokens");
+  if (prefix_tokens >= max_length)
+    throw Error("recall_windows: the prefix's " + std::to_string(prefix_tokens) + " tokens fill the model's context of " +
+                std::to_string(max_length));
+  const int64_t total = prefix_tokens + text_tokens;
+  std::vector<TokenSpan> out;
+  for (int64_t i = 0; i < total; i += max_length) out.push_back({i, std::min(i + max_length, total)});
+  return out;
+}
+
+double recall_conditional_ll(const std::vector<std::vector<double>>& window_logprobs, int64_t prefix_tokens,
+                             int64_t text_tokens, int64_t max_length) {
+  const auto windows = recall_windows(prefix_tokens, text_tokens, max_length);
+  if (window_logprobs.size() != windows.size())
+    throw Error("recall_conditional_ll: " + std::to_string(window_logprobs.size()) + " windows of log-probabilities, the layout has " +
+                std::to_string(windows.size()));
+  double total_loss = 0;
+  int64_t total_tokens = 0;
+  for (size_t w = 0; w < windows.size(); ++w) {
+    const auto [b, e] = windows[w];
+    const auto& lp = window_logprobs[w];
+    if (static_cast<int64_t>(lp.size()) != std::max<int64_t>(e - b - 1, 0))
+      throw Error("recall_conditional_ll: window " + std::to_string(w) + " has " + std::to_string(lp.size()) +
+                  " log-probabilities, expected " + std::to_string(std::max<int64_t>(e - b - 1, 0)));
+    const int64_t text_begin = std::max(b, prefix_tokens);
+    const int64_t predicted_begin = std::max(b + 1, prefix_tokens);  // index 0 of a window is never predicted
+    if (predicted_begin >= e) continue;  // all labels masked, or only index 0 (Hugging Face's NaN loss)
+    double nll = 0;
+    for (int64_t g = predicted_begin; g < e; ++g) nll -= lp[static_cast<size_t>(g - b - 1)];
+    const double loss = nll / static_cast<double>(e - predicted_begin);
+    const int64_t non_masked = e - text_begin;  // mimir's weight counts index 0 when it is text
+    total_loss += loss * static_cast<double>(non_masked);
+    total_tokens += non_masked;
+  }
+  return total_tokens > 0 ? -(total_loss / static_cast<double>(total_tokens)) : 0.0;
+}
+
+double recall_score(double conditional_ll, double mean_ll) {
+  return conditional_ll / (mean_ll == 0 ? -1e-12 : mean_ll);
+}
+
+std::vector<bool> holdout_split(const std::vector<int64_t>& ids, const std::vector<int>& labels, double fraction,
+                                uint64_t seed) {
+  if (ids.size() != labels.size())
+    throw Error("holdout_split: " + std::to_string(ids.size()) + " ids but " + std::to_string(labels.size()) + " labels");
+  if (!(fraction > 0 && fraction < 1))
+    throw Error("holdout_split: the held-out fraction must lie in (0, 1), got " + std::to_string(fraction));
+  {
+    std::vector<int64_t> sorted = ids;
+    std::sort(sorted.begin(), sorted.end());
+    const auto dup = std::adjacent_find(sorted.begin(), sorted.end());
+    if (dup != sorted.end()) throw Error("holdout_split: id " + std::to_string(*dup) + " appears twice");
+  }
+  std::vector<bool> out(ids.size(), false);
+  for (int cls : {1, 0}) {
+    std::vector<size_t> members;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (labels[i] != 0 && labels[i] != 1)
+        throw Error("holdout_split: label " + std::to_string(i) + " is " + std::to_string(labels[i]) +
+                    " (expected 1 for a member or 0 for a non-member)");
+      if (labels[i] == cls) members.push_back(i);
+    }
+    const int64_t n = static_cast<int64_t>(members.size());
+    if (n < 2)
+      throw Error(std::string("holdout_split: ") + std::to_string(n) + (cls == 1 ? " members" : " non-members") +
+                  ": at least 2 are needed, one to choose with and one to measure");
+    auto key = [&](size_t i) {
+      return std::pair{kernels::random_bits(seed, 0x6b5e1ec7, 0, static_cast<uint64_t>(ids[i])), ids[i]};
+    };
+    std::sort(members.begin(), members.end(), [&](size_t a, size_t b) { return key(a) < key(b); });
+    const auto held = std::clamp<int64_t>(static_cast<int64_t>(std::floor(fraction * static_cast<double>(n))), 1, n - 1);
+    for (int64_t k = 0; k < held; ++k) out[members[static_cast<size_t>(k)]] = true;
+  }
+  return out;
+}
+
+HeldOutChoice choose_by_holdout_auc(const std::vector<std::vector<double>>& candidates, const std::vector<int>& labels,
+                                    const std::vector<bool>& holdout) {
+  if (candidates.empty()) throw Error("choose_by_holdout_auc: no candidates");
+  if (holdout.size() != labels.size())
+    throw Error("choose_by_holdout_auc: " + std::to_string(holdout.size()) + " held-out flags but " +
+                std::to_string(labels.size()) + " labels");
+  auto part = [&](const std::vector<double>& scores, bool held, std::vector<double>& s, std::vector<int>& l) {
+    s.clear();
+    l.clear();
+    for (size_t i = 0; i < labels.size(); ++i)
+      if (holdout[i] == held) s.push_back(scores[i]), l.push_back(labels[i]);
+    const char* which = held ? "held-out" : "evaluation";
+    if (std::count(l.begin(), l.end(), 1) == 0) throw Error(std::string("choose_by_holdout_auc: no members among the ") + which + " items");
+    if (std::count(l.begin(), l.end(), 0) == 0)
+      throw Error(std::string("choose_by_holdout_auc: no non-members among the ") + which + " items");
+  };
+  HeldOutChoice c;
+  std::vector<double> s;
+  std::vector<int> l;
+  for (size_t k = 0; k < candidates.size(); ++k) {
+    if (candidates[k].size() != labels.size())
+      throw Error("choose_by_holdout_auc: candidate " + std::to_string(k) + " has " + std::to_string(candidates[k].size()) +
+                  " scores for " + std::to_string(labels.size()) + " labels");
+    part(candidates[k], true, s, l);
+    c.holdout_auc.push_back(roc_auc(s, l));
+    if (c.holdout_auc[k] > c.holdout_auc[c.chosen]) c.chosen = k;
+  }
+  part(candidates[c.chosen], false, s, l);
+  c.eval_auc = roc_auc(s, l);
+  return c;
 }
 
 Interval bootstrap_auc(const std::vector<double>& scores, const std::vector<int>& labels, int samples,

@@ -2,12 +2,14 @@
 // non-members: ROC curves, AUC and the TPR at a low FPR that Carlini et al. 2022 ("Membership
 // inference attacks from first principles") argue is the number that matters, plus a
 // stratified bootstrap interval for the AUC, and the TPR at low FPR and PR-AUC exactly as mimir
-// (iamgroot42/mimir, attacks/attack_utils.py) reports them. The curve and AUC are defined to
+// (iamgroot42/mimir, attacks/attack_utils.py) reports them; the pure steps of mimir's ReCaLL
+// score (attacks/recall.py), and choosing a parameter on held-out items. The curve and AUC are defined to
 // equal scikit-learn's roc_curve(drop_intermediate=False) and roc_auc_score, mimir's figures
 // its scikit-learn expressions (tests/metrics_oracle.py holds them to it). Plain C++ over
 // vectors; no libtorch.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -68,6 +70,77 @@ bool tpr_at_fpr_measurable(int64_t non_members, double bound);
 // not average precision. The terms are summed in NumPy's pairwise order. Same errors as
 // roc_curve.
 double pr_auc(const std::vector<double>& scores, const std::vector<int>& labels);
+
+// ---- ReCaLL (Xie et al. 2024), as mimir's attacks/recall.py computes it -------------------
+//
+// ReCaLL compares a sequence's mean log-likelihood after a prefix P of non-member "shots" with
+// its unconditioned one. mimir joins the shots into one prefix, keeps as many as fit the context
+// (process_prefix), scores prefix + text in windows of the context length (get_conditional_ll)
+// and divides. The three steps are pure functions of token counts and log-probabilities:
+
+// How many shots mimir's process_prefix keeps, counted from the END of the list: all of them
+// when sum(shot_tokens) + avg_length <= max_length; otherwise max_shots, counted greedily from
+// the FIRST shot (avg_length plus each shot's tokens while the total stays <= max_length), of
+// which mimir keeps the last (prefix[-max_shots:]); with max_shots = 0 that slice is Python's
+// whole list, so all are kept. avg_length is mimir's int(mean token count) of the scored texts.
+// Throws eidetic::Error on a negative count or max_length < 1.
+size_t recall_shots_kept(const std::vector<int64_t>& shot_tokens, int64_t avg_length, int64_t max_length);
+
+// A half-open range [begin, end) of token positions.
+struct TokenSpan {
+  int64_t begin = 0, end = 0;
+};
+
+// The windows get_conditional_ll runs the model on: prefix + text (L = prefix_tokens +
+// text_tokens tokens) cut into [i, min(i + max_length, L)) for i = 0, max_length, 2 max_length...,
+// each scored from its own start (no context carried over). Throws eidetic::Error when
+// prefix_tokens >= max_length (mimir's ValueError: the prefix fills the context), prefix_tokens
+// < 0, text_tokens < 1 or max_length < 1.
+std::vector<TokenSpan> recall_windows(int64_t prefix_tokens, int64_t text_tokens, int64_t max_length);
+
+// get_conditional_ll's value, -(average loss), from the windows' token log-probabilities:
+// window_logprobs[w][j] = log p(token j + 1 of window w | tokens 0..j of window w) (natural log;
+// window w as recall_windows gives it; a window of one token has none). Per window, Hugging
+// Face's loss is the mean of -log p over the text positions at window index >= 1 (labels are
+// shifted, so index 0 is never predicted), and mimir weighs it by the window's text positions
+// counting index 0 (its non_masked_tokens); a window with no text position at index >= 1 is
+// skipped (all labels masked, or Hugging Face's NaN loss). The first text token is predicted from
+// the last prefix token. Returns 0 when no window counts. Throws eidetic::Error when the number
+// of windows or a window's length does not match the layout.
+double recall_conditional_ll(const std::vector<std::vector<double>>& window_logprobs, int64_t prefix_tokens,
+                             int64_t text_tokens, int64_t max_length);
+
+// Eidetic's ReCaLL score: conditional_ll / mean_ll, with mean_ll the sequence's mean token
+// log-probability (minus mimir's get_ll): the paper's LL(x | P) / LL(x), larger for members.
+// mimir's score, conditional_ll / -mean_ll ("lower means member"), is its negation, so the ROC
+// curves are the same. mimir divides by zero (and asserts) when mean_ll is 0, a sequence the
+// model predicts with certainty; here mean_ll is then taken as -1e-12, as the lowercase ratio
+// guards its denominator, so such a sequence ranks as a member.
+double recall_score(double conditional_ll, double mean_ll);
+
+// ---- choosing a parameter on held-out items -------------------------------------------------
+
+// Which items are held out to choose a parameter (e.g. min-k%'s k), the others being left to
+// measure it: within each class (label 1, label 0) separately, the items ordered by
+// (kernels::random_bits(seed, 0x6b5e1ec7, 0, id), id), and the first clamp(floor(fraction x n),
+// 1, n - 1) of the class's n held out. A pure function of the ids, labels and seed (not of the
+// items' order). Throws eidetic::Error when the sizes differ, an id repeats, a label is not 0 or
+// 1, a class has fewer than 2 items, or fraction is not in (0, 1).
+std::vector<bool> holdout_split(const std::vector<int64_t>& ids, const std::vector<int>& labels, double fraction,
+                                uint64_t seed);
+
+struct HeldOutChoice {
+  std::vector<double> holdout_auc;  // each candidate's ROC AUC on the held-out items
+  size_t chosen = 0;                // the first candidate with the largest held-out AUC
+  double eval_auc = 0;              // the chosen candidate's ROC AUC on the other items
+};
+
+// Chooses among candidate scorings of the same items (candidates[c][i]: candidate c's score of
+// item i, higher = member) by ROC AUC on the items with holdout[i] true, and measures the chosen
+// one on the rest, so the reported AUC is not taken on the items that chose it. Throws
+// eidetic::Error when there is no candidate, sizes differ, or either part lacks a class.
+HeldOutChoice choose_by_holdout_auc(const std::vector<std::vector<double>>& candidates, const std::vector<int>& labels,
+                                    const std::vector<bool>& holdout);
 
 // The AUC with a percentile bootstrap interval: each of `samples` resamples draws the members
 // with replacement from the members and the non-members from the non-members (so both

@@ -329,4 +329,22 @@ bool trigram_containment_duplicate(const std::string& s1, const std::string& s2)
   return 2 * shared >= n1;                               // |∩| >= |tri(s1)| / 2, in integers
 }
 
+WordTrigrams word_trigrams(const std::string& text) {
+  WordTrigrams t;
+  t.words = duplicate_words(text);
+  t.counts = word_ngrams(t.words, 3);
+  t.total = t.words.size() < 3 ? 0 : static_cast<int64_t>(t.words.size() - 2);
+  return t;
+}
+
+double trigram_containment(const WordTrigrams& s1, const WordTrigrams& s2) {
+  if (s1.words.size() < 3) return s1.words == s2.words ? 1.0 : 0.0;
+  int64_t shared = 0;
+  for (const auto& [gram, count] : s1.counts) {
+    const auto it = s2.counts.find(gram);
+    if (it != s2.counts.end()) shared += std::min(count, it->second);
+  }
+  return static_cast<double>(shared) / static_cast<double>(s1.total);
+}
+
 }  // namespace eidetic::metrics

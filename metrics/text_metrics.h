@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -89,5 +90,20 @@ std::vector<std::string> duplicate_words(const std::string& text);
 // s1, the sample tested. When s1 has fewer than 3 words it has no trigram and the rule would hold
 // vacuously (0 >= 0); then s1 is a duplicate only when its word list equals s2's.
 bool trigram_containment_duplicate(const std::string& s1, const std::string& s2);
+
+// The same rule with its threshold and its multisets apart, for comparing one sample with many:
+// word_trigrams(text) is computed once per text (duplicate_words and tri()), and
+// trigram_containment(s1, s2) is |tri(s1) ∩ tri(s2)| / |tri(s1)|, the fraction of s1's
+// trigrams (with multiplicity) that s2 also holds; when s1 has fewer than 3 words, 1 if its word
+// list equals s2's, else 0. trigram_containment_duplicate(s1, s2) is exactly
+// trigram_containment(word_trigrams(s1), word_trigrams(s2)) >= 0.5 (a fraction below one half
+// never rounds up to it). Throws eidetic::Error on invalid UTF-8.
+struct WordTrigrams {
+  std::vector<std::string> words;                      // duplicate_words(text)
+  std::map<std::vector<std::string>, int64_t> counts;  // tri(text): trigram -> multiplicity
+  int64_t total = 0;                                   // |tri(text)|
+};
+WordTrigrams word_trigrams(const std::string& text);
+double trigram_containment(const WordTrigrams& s1, const WordTrigrams& s2);
 
 }  // namespace eidetic::metrics

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <numeric>
 
 #include "common/error.h"
@@ -130,7 +131,19 @@ void validate_spec(const DecodeSpec& spec, const ModelConfig& config) {
   }
   if (spec.stop_token && (*spec.stop_token < 0 || *spec.stop_token >= config.vocab_size))
     throw Error("decode: stop token " + std::to_string(*spec.stop_token) + " is outside the vocabulary");
+  if (spec.suppress_token && (*spec.suppress_token < 0 || *spec.suppress_token >= config.vocab_size))
+    throw Error("decode: suppressed token " + std::to_string(*spec.suppress_token) + " is outside the vocabulary");
+  if (spec.suppress_token && spec.stop_token && *spec.suppress_token == *spec.stop_token)
+    throw Error("decode: the stop token cannot also be suppressed");
 }
+
+namespace {
+// Rows of logits (.., V) never choose the suppressed token. An in-place fill of one column:
+// graph-capturable, and the same on every device.
+void suppress(at::Tensor& logits, const DecodeSpec& spec) {
+  if (spec.suppress_token) logits.select(-1, *spec.suppress_token).fill_(-std::numeric_limits<float>::infinity());
+}
+}  // namespace
 
 Engine::Engine(const Model& model, EngineOptions options) : model_(model), options_(options) {}
 
@@ -223,6 +236,7 @@ void Engine::generate_batch(const std::vector<std::vector<int64_t>>& prompts, co
   b.cache = model_.new_cache(b.prompts, b.prompt_len + spec.max_new_tokens);
   const at::Tensor hidden = model_.forward(ids.to(device), mask.to(device), &b.cache);
   b.first_logits = model_.logits_native(hidden.select(1, b.prompt_len - 1));
+  suppress(b.first_logits, spec);
   synchronize(device);
   stats_.prefill_seconds += seconds_since(t0);
 
@@ -281,7 +295,9 @@ void Engine::decode_sampled(Batch& b, const DecodeSpec& spec) {
   auto step_fn = [&] {
     step.add_(1);
     const at::Tensor hidden = model_.decode_step(current, slot, b.cache);
-    ops::sample_tokens_out(model_.logits_native(hidden), b.streams, step, params, current, current_lp);
+    at::Tensor logits = model_.logits_native(hidden);
+    suppress(logits, spec);
+    ops::sample_tokens_out(logits, b.streams, step, params, current, current_lp);
     b.tokens.index_copy_(1, step, current.unsqueeze(1));
     b.logprobs.index_copy_(1, step, current_lp.unsqueeze(1));
     slot.add_(1);
@@ -344,7 +360,9 @@ void Engine::decode_beam(Batch& b, const DecodeSpec& spec) {
   for (int64_t s = 1; s < N; ++s) {
     const at::Tensor hidden = model_.decode_step(tok.reshape({P * W}), slot, b.cache);
     slot.add_(1);
-    logp = at::log_softmax(model_.logits_native(hidden).to(at::kFloat), -1);   // (P*W, V)
+    at::Tensor logits = model_.logits_native(hidden);
+    suppress(logits, spec);
+    logp = at::log_softmax(logits.to(at::kFloat), -1);   // (P*W, V)
     const at::Tensor total = (scores.reshape({P * W, 1}) + logp).reshape({P, W * V});
     auto [best, index] = at::topk(total, W, -1);                               // (P, W)
     const at::Tensor parent = at::floor_divide(index, V);

@@ -39,6 +39,10 @@ struct DecodeSpec {
   int64_t num_samples = 1;         // sequences per prompt (Mode::sample)
   int64_t beam_width = 1;          // Mode::beam: the best beam is returned
   std::optional<int64_t> stop_token;  // a sequence ends at this token (excluded)
+  // A token never produced (its logit is -inf at every step): the end-of-text token for
+  // protocols that decode a fixed length, as Hugging Face's `min_length` does. Log-probabilities
+  // are then those of the distribution without it.
+  std::optional<int64_t> suppress_token;
   // Global ids of the prompts, naming their random streams (stream = id x width + sample).
   // Empty: a prompt's index in the call. Attacks that generate in batches pass item ids, so
   // that a prompt's samples do not depend on which batch it landed in.

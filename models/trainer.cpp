@@ -91,7 +91,10 @@ std::map<std::string, std::string> run_identity(const Model& model, const std::v
           {"architecture", std::to_string(c.vocab_size) + "/" + std::to_string(c.hidden_size) + "/" +
                                std::to_string(c.num_layers) + "/" + std::to_string(c.num_heads) + "/" +
                                std::to_string(c.num_kv_heads) + "/" + std::to_string(c.intermediate_size)},
-          {"parameters", std::to_string(n_params)}};
+          {"parameters", std::to_string(n_params)},
+          {"plateau", o.plateau_patience > 0 ? std::to_string(o.plateau_patience) + "/" +
+                                                   std::to_string(o.plateau_min_delta) + "/" + std::to_string(o.log_every)
+                                             : "off"}};
 }
 
 void check_options(const TrainOptions& o, const ModelConfig& c) {
@@ -107,17 +110,31 @@ void check_options(const TrainOptions& o, const ModelConfig& c) {
       !(o.grad_clip >= 0))
     throw Error("training: betas must lie in [0, 1), eps be positive, weight_decay and grad_clip non-negative");
   if (o.checkpoint_every < 0) throw Error("training: checkpoint_every must be >= 0");
+  if (o.plateau_patience < 0 || !(o.plateau_min_delta >= 0))
+    throw Error("training: plateau_patience and plateau_min_delta must be >= 0");
+  if (o.plateau_patience > 0 && o.log_every <= 0)
+    throw Error("training: a plateau is judged on loss reports; log_every must be positive");
 }
 
 }  // namespace
 
 double training_lr(const TrainOptions& o, int64_t step) {
   if (step < o.warmup_steps) return o.lr * static_cast<double>(step + 1) / static_cast<double>(o.warmup_steps);
+  if (o.plateau_patience > 0) return o.lr;  // no known end to decay towards
   const double min_lr = o.lr * o.min_lr_ratio;
   const int64_t span = o.steps - 1 - o.warmup_steps;
   if (span <= 0) return o.lr;
   const double progress = std::min(1.0, static_cast<double>(step - o.warmup_steps) / static_cast<double>(span));
   return min_lr + 0.5 * (o.lr - min_lr) * (1.0 + std::cos(std::numbers::pi * progress));
+}
+
+bool training_plateau(const std::vector<std::pair<int64_t, double>>& curve, int64_t patience, double min_delta) {
+  const auto n = static_cast<int64_t>(curve.size());
+  if (patience <= 0 || n <= patience) return false;
+  double before = curve[0].second, recent = curve[static_cast<size_t>(n - patience)].second;
+  for (int64_t i = 0; i < n - patience; ++i) before = std::min(before, curve[static_cast<size_t>(i)].second);
+  for (int64_t i = n - patience; i < n; ++i) recent = std::min(recent, curve[static_cast<size_t>(i)].second);
+  return recent > before - min_delta;
 }
 
 std::vector<int64_t> training_chunk_order(uint64_t seed, int64_t epoch, int64_t chunks) {
@@ -290,7 +307,12 @@ TrainResult train_model(Model& model, const std::vector<int64_t>& stream, const 
   double lr = 0;
   const auto t_train = clock::now();
 
-  for (int64_t step = start_step; step < o.steps; ++step) {
+  auto at_plateau = [&] {
+    return o.plateau_patience > 0 && training_plateau(result.loss_curve, o.plateau_patience, o.plateau_min_delta);
+  };
+  int64_t end_step = o.steps;
+  if (at_plateau()) end_step = start_step, result.plateau = true;  // resumed after the stop
+  for (int64_t step = start_step; step < end_step; ++step) {
     lr = training_lr(o, step);
     for (int64_t r = 0; r < B; ++r) {
       const int64_t k = step * B + r;  // the k-th sample of the run
@@ -351,7 +373,8 @@ TrainResult train_model(Model& model, const std::vector<int64_t>& stream, const 
     }
     // After the step's loss report is recorded (so the checkpoint holds the curve up to this
     // step), before the caller hears of it (a caller that stops there finds the checkpoint).
-    if (!state_file.empty() && ((o.checkpoint_every > 0 && done % o.checkpoint_every == 0) || done == o.steps))
+    const bool stop = report && done < o.steps && at_plateau();
+    if (!state_file.empty() && ((o.checkpoint_every > 0 && done % o.checkpoint_every == 0) || done == o.steps || stop))
       save_checkpoint(done);
     if (report && progress) {
       const double elapsed = std::chrono::duration<double>(clock::now() - t0).count();
@@ -360,11 +383,15 @@ TrainResult train_model(Model& model, const std::vector<int64_t>& stream, const 
       progress(TrainProgress{done, o.steps, mean, lr, train_s > 0 ? tokens / train_s : 0.0, elapsed});
     }
     crash_point("train-step");
+    if (stop) {
+      end_step = done;
+      result.plateau = true;
+    }
   }
 
-  result.steps_done = std::max(start_step, o.steps);
+  result.steps_done = std::max(start_step, end_step);
   const double train_s = std::chrono::duration<double>(clock::now() - t_train).count();
-  const double tokens = static_cast<double>(std::max<int64_t>(0, o.steps - start_step) * B * T);
+  const double tokens = static_cast<double>(std::max<int64_t>(0, end_step - start_step) * B * T);
   result.tokens_per_s = train_s > 0 ? tokens / train_s : 0.0;
   result.seconds = std::chrono::duration<double>(clock::now() - t0).count();
   return result;

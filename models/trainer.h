@@ -38,6 +38,14 @@ struct TrainOptions {
   int64_t checkpoint_every = 0;    // 0: only at the end
   std::filesystem::path checkpoint_dir;  // where checkpoints go (empty: none)
   int64_t log_every = 50;
+  // Training to a plateau: with patience P > 0, `steps` is a cap, the learning rate stays at
+  // `lr` after warm-up (a cosine needs an end), and training stops at the first loss report
+  // after which the last P reports have not improved on the best earlier one by
+  // plateau_min_delta nats per token (training_plateau). Absolute, not relative: on data of
+  // high entropy (random tokens) the loss stays near its floor while the model keeps learning.
+  // Every report must see as many steps: log_every > 0.
+  int64_t plateau_patience = 0;
+  double plateau_min_delta = 0.001;
 };
 
 struct TrainProgress {
@@ -55,7 +63,13 @@ struct TrainResult {
   double tokens_per_s = 0;   // trained tokens (inputs) per second in this call
   int64_t steps_done = 0;    // optimizer steps done in total (resumed ones included)
   int64_t resumed_from = 0;  // the checkpoint's step, 0 when starting fresh
+  bool plateau = false;      // stopped at a plateau (plateau_patience > 0) before the cap
 };
+
+// Whether a loss curve has reached its plateau: more than `patience` reports, and the best of
+// the last `patience` is above the best before them minus min_delta. A pure function of the
+// curve, so a resumed run stops where an uninterrupted one does.
+bool training_plateau(const std::vector<std::pair<int64_t, double>>& curve, int64_t patience, double min_delta);
 
 // Trains `model` (float32, on options.device) in place on one stream of token ids (documents
 // already joined with separators by the caller).

@@ -27,9 +27,14 @@ Text: sacrebleu's sentence_bleu, the trigram near-duplicate rule of Carlini et a
 rendering with collections.Counter), Python's str.lower(), the zlib scores of mimir and of
 Carlini et al. 2021.
 
+ReCaLL (Xie et al. 2024) as mimir computes it (attacks/recall.py): process_prefix's truncation of
+the shots, get_conditional_ll's windows and value (its code run on a toy float64 causal LM with
+transformers' loss), and the score against mimir's ratio; the held-out choice of a parameter (the
+min-k% k sweep) against roc_auc_score on each part.
+
 Drives the C++ side through tests/metrics_tool.cpp (`--tool`). Exit status: 0 all equal, 1 a
-difference (the first few are printed), 77 skipped (scikit-learn, NLTK, scipy, sacrebleu or
-mpmath missing).
+difference (the first few are printed), 77 skipped (scikit-learn, NLTK, scipy, sacrebleu,
+mpmath or torch missing).
 """
 
 import argparse
@@ -37,6 +42,7 @@ import math
 import random
 import string
 import sys
+import types
 import unicodedata
 import warnings
 import zlib
@@ -54,8 +60,9 @@ try:
     import sacrebleu
     import scipy.special
     import scipy.stats
+    import torch
 except ImportError as e:  # the references are missing: skipped, not failed
-    skip(f"{e} (scripts/setup.sh --test installs scikit-learn, nltk, scipy, sacrebleu and mpmath)")
+    skip(f"{e} (scripts/setup.sh --test installs scikit-learn, nltk, scipy, sacrebleu and mpmath; torch is the build's)")
 
 EPS = sys.float_info.epsilon
 
@@ -290,6 +297,17 @@ def trigram_duplicate(s1, s2):
         return w1 == w2
     t1, t2 = tri(w1), tri(w2)
     return sum((t1 & t2).values()) >= sum(t1.values()) / 2
+
+
+def trigram_containment(s1, s2):
+    """The fraction |tri(s1) & tri(s2)| / |tri(s1)| of the same rule (Eidetic's dedup_threshold
+    compares it with a threshold; the paper's is 1/2); 1 or 0 by equal word lists when s1 has
+    fewer than 3 words."""
+    w1, w2 = split_words(s1), split_words(s2)
+    if len(w1) < 3:
+        return 1.0 if w1 == w2 else 0.0
+    t1, t2 = tri(w1), tri(w2)
+    return sum((t1 & t2).values()) / sum(t1.values())
 
 
 def random_bleu_text(rng):
@@ -642,7 +660,7 @@ def check_text(args, rng, rep):
                 [0x41, 0xC3], [0xE2, 0x82], [0xC3, 0x41]]
     good_utf8 = [list("A\u0130\u03a3".encode()), list("\U0001F642\u03a3".encode())]
     nll = [[rng.choice([0.0, 1e-9, 0.5, 2.25, 3.7, 11.0]), random_text(rng)] for _ in range(200)] + [[-1.0, "a"], [-1e-300, ""]]
-    ans = run_json_tool([args.tool], {"bleu_text": bleu, "words": [d[0] for d in dups], "duplicate": dups,
+    ans = run_json_tool([args.tool], {"bleu_text": bleu, "words": [d[0] for d in dups], "duplicate": dups, "containment": dups,
                                       "lower_unicode": lower, "lower_unicode_bytes": bad_utf8 + good_utf8,
                                       "zlib_scores": nll})
     exact_bleu = 0
@@ -660,6 +678,11 @@ def check_text(args, rng, rep):
         want = trigram_duplicate(s1, s2)
         outcomes[want] += 1
         rep.check("trigram_containment_duplicate", got == want, f"s1 {s1!r} s2 {s2!r}: ours {got} python {want}")
+    for (s1, s2), got, dup in zip(dups, ans["containment"], ans["duplicate"]):
+        want = trigram_containment(s1, s2)
+        # exact: one IEEE division of the same two integers on both sides.
+        rep.check("trigram_containment", got == want, f"s1 {s1!r} s2 {s2!r}: ours {got!r} python {want!r}")
+        rep.check("trigram_containment >= 0.5 is the duplicate rule", (got >= 0.5) == dup, f"s1 {s1!r} s2 {s2!r}")
     rep.check("trigram cases cover both outcomes", outcomes[True] > 20 and outcomes[False] > 20, f"{outcomes}")
     rep.check("paper example", tri(split_words("my name my name my name")) ==
               Counter({("my", "name", "my"): 2, ("name", "my", "name"): 2}), "tri() of the paper's sentence")
@@ -689,6 +712,250 @@ def check_text(args, rng, rep):
     return (f"text: {len(bleu)} BLEU pairs ({exact_bleu} bit-identical to sacrebleu), {len(dups)} duplicate pairs "
             f"({outcomes[True]} duplicates), {len(lower)} lowercased strings (Unicode {version}), "
             f"{len(nll)} zlib scores")
+
+
+# ---- ReCaLL (mimir's attacks/recall.py) and the held-out choice of a parameter ------------
+
+
+class ToyCausalLM:
+    """A small causal LM in float64 standing for the Hugging Face model mimir calls: the logits
+    at position t depend on the token, its position within the window and the mean of the
+    window's tokens so far, so a window that restarts (mimir's chunking) changes the result.
+    Called as model(input_ids, labels=...) it returns transformers' causal-LM loss: logits and
+    labels shifted by one, cross-entropy with ignore_index -100, mean over the kept labels (NaN
+    when none is kept)."""
+
+    def __init__(self, vocab, positions, seed):
+        g = torch.Generator().manual_seed(seed)
+        self.vocab = vocab
+        self.emb = torch.randn(vocab, vocab, generator=g, dtype=torch.float64)
+        self.pos = 0.5 * torch.randn(positions, vocab, generator=g, dtype=torch.float64)
+        self.ctx = 0.5 * torch.randn(vocab, vocab, generator=g, dtype=torch.float64)
+
+    def logits(self, ids):  # ids (1, T)
+        x = ids[0]
+        t = torch.arange(1, len(x) + 1, dtype=torch.float64)[:, None]
+        return (self.emb[x] + self.pos[:len(x)] + torch.cumsum(self.ctx[x], 0) / t).unsqueeze(0)
+
+    def __call__(self, input_ids, labels=None):
+        logits = self.logits(input_ids)
+        shift_logits = logits[..., :-1, :].contiguous()
+        shift_labels = labels[..., 1:].contiguous()
+        loss = torch.nn.functional.cross_entropy(shift_logits.view(-1, self.vocab), shift_labels.view(-1), ignore_index=-100)
+        return types.SimpleNamespace(loss=loss, logits=logits)
+
+    def token_logprobs(self, ids):
+        """log p(ids[j + 1] | ids[..j]) within one window: what Eidetic's engine returns."""
+        if len(ids) < 2:
+            return []
+        lp = torch.log_softmax(self.logits(torch.tensor([ids]))[0, :-1], dim=-1)
+        return [float(lp[j, ids[j + 1]]) for j in range(len(ids) - 1)]
+
+
+class MimirStandIn:
+    """What get_conditional_ll and process_prefix read of mimir's Model: .model, .tokenizer
+    (one token per character, so "".join of shots is the concatenation of their tokens),
+    .max_length, .device."""
+
+    class Tokenizer:
+        def encode(self, text):
+            return [ord(c) - 0x100 for c in text]
+
+        def __call__(self, text, return_tensors):
+            return types.SimpleNamespace(input_ids=torch.tensor([self.encode(text)]))
+
+    def __init__(self, model, max_length):
+        self.model, self.max_length, self.device, self.tokenizer = model, max_length, "cpu", self.Tokenizer()
+
+
+def mimir_process_prefix(target_model, prefix, avg_length, total_shots):
+    """mimir's ReCaLLAttack.process_prefix, as in its source (less the cache and the print)."""
+    model = target_model
+    tokenizer = target_model.tokenizer
+    max_length = model.max_length
+    token_counts = [len(tokenizer.encode(shot)) for shot in prefix]
+    target_token_count = avg_length
+    total_tokens = sum(token_counts) + target_token_count
+    if total_tokens <= max_length:
+        return prefix
+    max_shots = 0
+    cumulative_tokens = target_token_count
+    for count in token_counts:
+        if cumulative_tokens + count <= max_length:
+            max_shots += 1
+            cumulative_tokens += count
+        else:
+            break
+    truncated_prefix = prefix[-max_shots:]
+    return truncated_prefix
+
+
+def mimir_get_conditional_ll(target_model, processed_prefix, tokens):
+    """mimir's ReCaLLAttack.get_conditional_ll, as in its source, with the prefix already
+    processed and the text given as tokens; also returns the windows it ran."""
+    model = target_model
+    tokenizer = target_model.tokenizer
+    target_encodings = tokens
+    input_encodings = tokenizer(text="".join(processed_prefix), return_tensors="pt")
+    prefix_ids = input_encodings.input_ids.to(model.device)
+    text_ids = target_encodings.input_ids.to(model.device)
+    max_length = model.max_length
+    if prefix_ids.size(1) >= max_length:
+        raise ValueError("Prefix length exceeds or equals the model's maximum context window.")
+    labels = torch.cat((prefix_ids, text_ids), dim=1)
+    total_length = labels.size(1)
+    total_loss = 0
+    total_tokens = 0
+    windows = []
+    with torch.no_grad():
+        for i in range(0, total_length, max_length):
+            begin_loc = i
+            end_loc = min(i + max_length, total_length)
+            windows.append([begin_loc, end_loc])
+            input_ids = labels[:, begin_loc:end_loc].to(model.device)
+            target_ids = input_ids.clone()
+            if begin_loc < prefix_ids.size(1):
+                prefix_overlap = min(prefix_ids.size(1) - begin_loc, max_length)
+                target_ids[:, :prefix_overlap] = -100
+            if end_loc > total_length - text_ids.size(1):
+                target_overlap = min(end_loc - (total_length - text_ids.size(1)), max_length)
+                target_ids[:, -target_overlap:] = input_ids[:, -target_overlap:]
+            if torch.all(target_ids == -100):
+                continue
+            outputs = model.model(input_ids, labels=target_ids)
+            loss = outputs.loss
+            if torch.isnan(loss):
+                continue
+            non_masked_tokens = (target_ids != -100).sum().item()
+            total_loss += loss.item() * non_masked_tokens
+            total_tokens += non_masked_tokens
+    average_loss = total_loss / total_tokens if total_tokens > 0 else 0
+    return -average_loss, windows
+
+
+def holdout_split_def(ids, labels, fraction, seed):
+    """metrics/membership.h's holdout_split: per class, ordered by (random_bits(seed,
+    0x6b5e1ec7, 0, id), id), the first clamp(floor(fraction n), 1, n - 1) held out."""
+    out = [False] * len(ids)
+    for cls in (1, 0):
+        idx = sorted((i for i in range(len(ids)) if labels[i] == cls), key=lambda i: (random_bits(seed, 0x6B5E1EC7, 0, ids[i]), ids[i]))
+        for i in idx[:min(max(math.floor(fraction * len(idx)), 1), len(idx) - 1)]:
+            out[i] = True
+    return out
+
+
+def check_recall(args, rng, rep):
+    """ReCaLL's prefix truncation, windows and conditional log-likelihood against mimir's code
+    run on a toy model, its score against mimir's ratio; the held-out choice of a parameter
+    against scikit-learn's AUC."""
+    # process_prefix: shots of random lengths; mimir keeps a suffix of the list, named by its length.
+    kept_cases = []
+    for _ in range(400):
+        counts = [rng.randrange(0, 60) for _ in range(rng.randrange(1, 9))]
+        kept_cases.append({"tokens": counts, "avg": rng.randrange(0, 120), "max": rng.choice([16, 64, 128, 256, 300])})
+    kept_cases.append({"tokens": [50, 10], "avg": 60, "max": 100})  # the first shot does not fit: mimir keeps all
+    kept_cases.append({"tokens": [10, 50], "avg": 60, "max": 100})  # one fits, counted from the first; the last kept
+    stand_in = MimirStandIn(None, 0)
+    want_kept = []
+    for c in kept_cases:
+        stand_in.max_length = c["max"]
+        shots = [chr(0x100 + k) * n for k, n in enumerate(c["tokens"])]  # n tokens each
+        want_kept.append(len(mimir_process_prefix(stand_in, shots, c["avg"], len(shots))))
+    # Windows and the conditional log-likelihood on a toy model: targets within the context,
+    # prefixes that leave the text whole in the first window or cut it into several.
+    V = 23
+    layouts = [(rng.randrange(1, 40), rng.randrange(1, 60), rng.choice([8, 16, 32, 64, 128])) for _ in range(300)]
+    layouts = [(p, n, m) for p, n, m in layouts if p < m] + [(7, 1, 8), (7, 2, 8), (3, 5, 8), (1, 1, 2), (4, 9, 5), (4, 10, 5)]
+    toy = ToyCausalLM(V, 128, seed=rng.randrange(1 << 30))
+    cases = []
+    for p, n, m in layouts:
+        cases.append({"prefix": [rng.randrange(V) for _ in range(p)], "text": [rng.randrange(V) for _ in range(n)], "max": m})
+    bad_windows = [[8, 5, 8], [9, 5, 8], [-1, 5, 8], [3, 0, 8], [0, 1, 0]]
+    ans = run_json_tool([args.tool], {"recall_kept": kept_cases, "recall_windows": [[len(c["prefix"]), len(c["text"]), c["max"]]
+                                                                                   for c in cases] + bad_windows})
+    for c, got, want in zip(kept_cases, ans["recall_kept"], want_kept):
+        rep.check("recall_shots_kept vs mimir's process_prefix", got == want, f"{c}: ours {got} mimir {want}")
+    want_ll, req = [], []
+    for c, got in zip(cases, ans["recall_windows"]):
+        stand_in = MimirStandIn(toy, c["max"])
+        prefix_text = "".join(chr(0x100 + t) for t in c["prefix"])
+        ll, windows = mimir_get_conditional_ll(stand_in, [prefix_text], types.SimpleNamespace(input_ids=torch.tensor([c["text"]])))
+        want_ll.append(ll)
+        rep.check("recall_windows vs get_conditional_ll's", got == windows, f"{c}: ours {got} mimir {windows}")
+        seq = c["prefix"] + c["text"]
+        req.append({"windows": [toy.token_logprobs(seq[b:e]) for b, e in windows], "prefix": len(c["prefix"]),
+                    "text": len(c["text"]), "max": c["max"]})
+    for case, got in zip(bad_windows, ans["recall_windows"][len(cases):]):
+        rep.check("recall_windows errors", isinstance(got, dict) and "error" in got, f"{case}: {got}")
+    bad_ll = [dict(req[0], windows=req[0]["windows"] + [[]]), dict(req[0], windows=[w + [0.0] for w in req[0]["windows"]])]
+    # The score: mimir's recall = ll_nonmember / get_ll, get_ll = -mean(log-probabilities of the
+    # text alone); Eidetic's is its negation (higher = member). Plus mimir's division by zero.
+    mean_ll = [float(np.mean(toy.token_logprobs(c["text"]))) if len(c["text"]) > 1 else -0.5 for c in cases]
+    ans = run_json_tool([args.tool], {"recall_ll": req + bad_ll, "recall_score": [[ll, m] for ll, m in zip(want_ll, mean_ll)] +
+                                      [[-2.0, 0.0], [-2.0, -0.0]]})
+    worst = 0.0
+    for c, got, want in zip(cases, ans["recall_ll"], want_ll):
+        diff = abs(got - want) if not isinstance(got, dict) else math.inf
+        worst = max(worst, diff)
+        # float64 on both sides, the same terms summed in other orders (torch's mean per window,
+        # then loss x count): at most ~n u relative on values of a few nats, n <= 100.
+        rep.check("recall_conditional_ll vs get_conditional_ll", diff <= 1e-12 * max(1.0, abs(want)),
+                  f"prefix {len(c['prefix'])} text {len(c['text'])} max {c['max']}: ours {got!r} mimir {want!r}")
+    for got in ans["recall_ll"][len(cases):]:
+        rep.check("recall_conditional_ll errors", isinstance(got, dict) and "error" in got, f"{got}")
+    for ll, m, got in zip(want_ll, mean_ll, ans["recall_score"]):
+        mimir = ll / -m  # recall = ll_nonmember / lls, lls = get_ll = -mean(probs)
+        # exact: one IEEE division of the same two doubles, negated.
+        rep.check("recall_score is minus mimir's recall", got == -mimir, f"ll {ll} mean {m}: ours {got!r} mimir {mimir!r}")
+    rep.check("recall_score at mean_ll = 0", ans["recall_score"][-2] == 2e12 and ans["recall_score"][-1] == 2e12,
+              f"{ans['recall_score'][-2:]}")
+    multi = sum(len(r["windows"]) > 1 for r in req)
+
+    # Held-out choice of a parameter: random candidates, random splits.
+    split_cases, choose_cases = [], []
+    for _ in range(150):
+        n = rng.choice([4, 5, 9, 20, 60, 200])
+        labels = random_labels(rng, n)
+        while min(labels.count(0), labels.count(1)) < 2:
+            labels = random_labels(rng, n)
+        ids = rng.sample(range(10 * n), n)
+        split_cases.append({"ids": ids, "labels": labels, "fraction": rng.choice([0.5, 0.5, 0.3, 0.01, 0.99]),
+                            "seed": rng.randrange(1 << 63)})
+    bad_split = [{"ids": [1, 2, 3], "labels": [1, 0, 0], "fraction": 0.5, "seed": 0},
+                 {"ids": [1, 2, 3, 4], "labels": [1, 0, 1, 0], "fraction": 1.0, "seed": 0},
+                 {"ids": [1, 1, 3, 4], "labels": [1, 0, 1, 0], "fraction": 0.5, "seed": 0}]
+    ans = run_json_tool([args.tool], {"holdout_split": split_cases + bad_split})
+    for c, got in zip(split_cases, ans["holdout_split"]):
+        want = holdout_split_def(c["ids"], c["labels"], c["fraction"], c["seed"])
+        rep.check("holdout_split", got == want, f"{c}: ours {got} want {want}")
+        choose_cases.append({"candidates": [random_scores(rng, len(c["ids"])) for _ in range(rng.randrange(1, 8))], "labels": c["labels"],
+                             "holdout": want})
+    for c, got in zip(bad_split, ans["holdout_split"][len(split_cases):]):
+        rep.check("holdout_split errors", isinstance(got, dict) and "error" in got, f"{c}: {got}")
+    # The split is a function of the ids, not of the order the items come in.
+    c = split_cases[0]
+    perm = list(range(len(c["ids"])))
+    rng.shuffle(perm)
+    shuffled = dict(c, ids=[c["ids"][i] for i in perm], labels=[c["labels"][i] for i in perm])
+    ans = run_json_tool([args.tool], {"holdout_split": [shuffled], "choose_holdout": choose_cases})
+    by_id = dict(zip(shuffled["ids"], ans["holdout_split"][0]))
+    rep.check("holdout_split ignores the order", [by_id[i] for i in c["ids"]] == holdout_split_def(c["ids"], c["labels"], c["fraction"], c["seed"]),
+              "a shuffled copy split differently")
+    for c, got in zip(choose_cases, ans["choose_holdout"]):
+        held = [i for i, h in enumerate(c["holdout"]) if h]
+        rest = [i for i, h in enumerate(c["holdout"]) if not h]
+        pick = lambda s, idx: [s[i] for i in idx]
+        exact = [mann_whitney(pick(s, held), pick(c["labels"], held)) for s in c["candidates"]]
+        chosen = exact.index(max(exact))  # the first of the best
+        want_eval = roc_auc_score(pick(c["labels"], rest), pick(c["candidates"][chosen], rest))
+        want_held = [roc_auc_score(pick(c["labels"], held), pick(s, held)) for s in c["candidates"]]
+        # the choice is exact (the AUCs are pair counts, compared as fractions); the AUCs within
+        # scikit-learn's trapezoid rounding, as for roc_auc above.
+        ok = "error" not in got and got["chosen"] == chosen and abs(got["eval_auc"] - want_eval) <= 1e-12 and \
+            all(abs(a - b) <= 1e-12 for a, b in zip(got["holdout_auc"], want_held))
+        rep.check("choose_by_holdout_auc", ok, f"ours {got}, want chosen {chosen} eval {want_eval} held {want_held}")
+    return (f"ReCaLL: {len(kept_cases)} prefix truncations, {len(cases)} conditional log-likelihoods ({multi} over several "
+            f"windows; largest difference from mimir {worst:.2g}); {len(choose_cases)} held-out choices")
 
 
 def main():
@@ -798,7 +1065,7 @@ def main():
         rep.check("trigram_jaccard", j == jw, f"{tag}: ours {j!r} python {jw!r}")
 
     notes = [check_mimir(args, rng, rep, roc_cases, answer["roc"]), check_exposure(args, rng, rep),
-             check_text(args, rng, rep)]
+             check_text(args, rng, rep), check_recall(args, rng, rep)]
     for n in notes:
         print(n)
     print(f"{rep.checks} checks: {len(roc_cases)} ROC cases (largest |AUC - roc_auc_score| {worst_auc:.3g}), "

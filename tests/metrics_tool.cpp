@@ -14,7 +14,7 @@
 //             "zlib": [str], "zlib_scores": [[mean_nll, str]], "lower": [str],
 //             "lower_unicode": [str], "lower_unicode_bytes": [[byte]], "edit": [[a, b]],
 //             "nedit": [[candidate, reference]], "bleu": [[candidate, reference]], "bleu_text": [[hyp, ref]], "jaccard": [[a, b]],
-//             "words": [str], "duplicate": [[s1, s2]]}
+//             "words": [str], "duplicate": [[s1, s2]], "containment": [[s1, s2]]}
 //   answer:  the same keys, one item per request item or {"error": msg} for that item; "roc"
 //            items are {"fpr", "tpr", "thresholds" (+inf as "inf"), "auc", "tpr_at": [one per
 //            max_fpr], "dropped": the roc_curve_drop_intermediate curve {"fpr", "tpr",
@@ -25,8 +25,15 @@
 //            "scale", "loglik"}; "exposure_ext" items {"exposure" (+inf as "inf"), "unbounded",
 //            "cdf", "a", "loc", "scale"}; "exposure_int" items {"exposure", "rank"};
 //            "zlib_scores" items [zlib_ratio_score, zlib_over_nll (+inf as "inf")];
-//            "lower_unicode_bytes" items the lowercase's bytes; the answer
+//            "lower_unicode_bytes" items the lowercase's bytes; "containment" items
+//            trigram_containment(word_trigrams(s1), word_trigrams(s2)); the answer
 //            also holds "unicode_version", the lowercasing tables' Unicode version.
+//   ReCaLL and held-out choice (metrics/membership.h): request "recall_kept": [{"tokens": [n],
+//   "avg", "max"}] (answer: shots kept, from the end), "recall_windows": [[prefix, text, max]]
+//   (answer: [[begin, end]]), "recall_ll": [{"windows": [[logprob]], "prefix", "text", "max"}],
+//   "recall_score": [[conditional_ll, mean_ll]], "holdout_split": [{"ids", "labels", "fraction",
+//   "seed"}] (answer: [bool]), "choose_holdout": [{"candidates": [[x]], "labels", "holdout":
+//   [bool]}] (answer: {"holdout_auc", "chosen", "eval_auc"}).
 #include <cmath>
 #include <iostream>
 #include <sstream>
@@ -180,6 +187,42 @@ int main() {
     if (request.contains("duplicate"))
       answer["duplicate"] = each(request["duplicate"], [](const json& p) {
         return json(m::trigram_containment_duplicate(p.at(0).get<std::string>(), p.at(1).get<std::string>()));
+      });
+    if (request.contains("containment"))
+      answer["containment"] = each(request["containment"], [](const json& p) {
+        return json(m::trigram_containment(m::word_trigrams(p.at(0).get<std::string>()),
+                                           m::word_trigrams(p.at(1).get<std::string>())));
+      });
+    if (request.contains("recall_kept"))
+      answer["recall_kept"] = each(request["recall_kept"], [](const json& c) {
+        return json(m::recall_shots_kept(c.at("tokens").get<Ids>(), c.at("avg").get<int64_t>(), c.at("max").get<int64_t>()));
+      });
+    if (request.contains("recall_windows"))
+      answer["recall_windows"] = each(request["recall_windows"], [](const json& p) {
+        json out = json::array();
+        for (const auto& w : m::recall_windows(p.at(0).get<int64_t>(), p.at(1).get<int64_t>(), p.at(2).get<int64_t>()))
+          out.push_back({w.begin, w.end});
+        return out;
+      });
+    if (request.contains("recall_ll"))
+      answer["recall_ll"] = each(request["recall_ll"], [](const json& c) {
+        return json(m::recall_conditional_ll(c.at("windows").get<std::vector<std::vector<double>>>(), c.at("prefix").get<int64_t>(),
+                                             c.at("text").get<int64_t>(), c.at("max").get<int64_t>()));
+      });
+    if (request.contains("recall_score"))
+      answer["recall_score"] = each(request["recall_score"], [](const json& p) {
+        return json(m::recall_score(p.at(0).get<double>(), p.at(1).get<double>()));
+      });
+    if (request.contains("holdout_split"))
+      answer["holdout_split"] = each(request["holdout_split"], [](const json& c) {
+        return json(m::holdout_split(c.at("ids").get<Ids>(), c.at("labels").get<std::vector<int>>(), c.at("fraction").get<double>(),
+                                     c.at("seed").get<uint64_t>()));
+      });
+    if (request.contains("choose_holdout"))
+      answer["choose_holdout"] = each(request["choose_holdout"], [](const json& c) {
+        const auto r = m::choose_by_holdout_auc(c.at("candidates").get<std::vector<std::vector<double>>>(),
+                                                c.at("labels").get<std::vector<int>>(), c.at("holdout").get<std::vector<bool>>());
+        return json{{"holdout_auc", r.holdout_auc}, {"chosen", r.chosen}, {"eval_auc", r.eval_auc}};
       });
     answer["unicode_version"] = m::unicode_lower_version();
     if (request.contains("zlib"))

@@ -146,6 +146,28 @@ def check_family(eidetic, name, config, workdir, seed, shard, device="cpu", dtyp
         if our_tokens != ref_tokens:
             failures.append(f"{name}: greedy tokens differ for a {length}-token prompt:\n  ours {our_tokens}\n  ref  {ref_tokens}")
     print(f"{name}: greedy tokens identical on {same}/{total} positions")
+
+    # A suppressed token (Pythia's memorization protocol suppresses end-of-text through
+    # min_length): transformers' generate with min_new_tokens and that token as its end-of-text
+    # sets the token's logit to -inf at every step. The token suppressed is the one greedy
+    # decoding produces most often without suppression, so the two runs must differ from it.
+    prompt = torch.randint(0, config.vocab_size, (1, 9), generator=g)
+    with torch.no_grad():
+        free = model.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=32, do_sample=False,
+                              pad_token_id=0, eos_token_id=None)[0, 9:].tolist()
+        banned = max(set(free), key=free.count)
+        ref_tokens = model.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=32,
+                                    min_new_tokens=32, do_sample=False, pad_token_id=0,
+                                    eos_token_id=banned)[0, 9:].tolist()
+    text = run([eidetic, "generate", "--model", folder, "--prompt-ids", " ".join(map(str, prompt[0].tolist())),
+                "--max-new-tokens", "32", "--greedy", "--print-ids", "--suppress-token", str(banned)])
+    our_tokens = [int(t) for t in text.split()]
+    if banned in ref_tokens or len(ref_tokens) != 32:
+        failures.append(f"{name}: the reference did not suppress token {banned}: {ref_tokens}")
+    if our_tokens != ref_tokens:
+        failures.append(f"{name}: greedy tokens with token {banned} suppressed differ:\n  ours {our_tokens}\n  ref  {ref_tokens}")
+    print(f"{name}: token {banned} suppressed ({free.count(banned)} of 32 free greedy tokens): "
+          f"{'identical' if our_tokens == ref_tokens else 'DIFFERENT'}")
     return failures
 
 

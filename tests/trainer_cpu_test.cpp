@@ -350,6 +350,64 @@ TEST(TrainerTrain, ResumedRunEqualsUninterruptedBitwise) {
   std::filesystem::remove_all(dir);
 }
 
+// Training to a plateau: the rule on a hand-made curve, then a run that stops at its first
+// plateau report, holds the learning rate after warm-up, and resumes to the same stop.
+TEST(TrainerTrain, StopsAtAPlateauAndResumesThere) {
+  using Curve = std::vector<std::pair<int64_t, double>>;
+  EXPECT_TRUE(models::training_plateau(Curve{{1, 5}, {2, 4}, {3, 3}, {4, 3.0}, {5, 2.995}}, 2, 0.01));
+  EXPECT_FALSE(models::training_plateau(Curve{{1, 5}, {2, 4}, {3, 3}, {4, 2.98}, {5, 3}}, 2, 0.01));
+  EXPECT_FALSE(models::training_plateau(Curve{{1, 5}, {2, 5}}, 2, 0.01));  // too short to judge
+  EXPECT_FALSE(models::training_plateau(Curve{{1, 5}, {2, 5}, {3, 5}}, 0, 0.01));
+
+  const ModelConfig c = small_llama(40);
+  const std::vector<int64_t> stream = random_tokens(3000, c.vocab_size, 8);
+  TrainOptions o;
+  o.steps = 400;  // the cap
+  o.batch_size = 6;
+  o.seq_len = 24;
+  o.warmup_steps = 4;
+  o.seed = 9;
+  o.log_every = 5;
+  o.plateau_patience = 3;
+  o.plateau_min_delta = 0.5;  // half a nat in 3 reports: reached within the cap on random data
+  EXPECT_DOUBLE_EQ(models::training_lr(o, 399), o.lr);
+  Model straight = models::new_training_model(c, o);
+  const auto r0 = models::train_model(straight, stream, o);
+  ASSERT_TRUE(r0.plateau);
+  EXPECT_LT(r0.steps_done, 400);
+  EXPECT_EQ(r0.steps_done % 5, 0);
+  EXPECT_EQ(r0.loss_curve.back().first, r0.steps_done);
+  EXPECT_TRUE(models::training_plateau(r0.loss_curve, 3, 0.5));
+  EXPECT_FALSE(models::training_plateau(Curve(r0.loss_curve.begin(), r0.loss_curve.end() - 1), 3, 0.5)) << "not the first";
+
+  // Interrupted at the first report, resumed: the same stop, curve and weights.
+  const auto dir = fresh_dir("plateau");
+  TrainOptions ck = o;
+  ck.checkpoint_dir = dir;
+  ck.checkpoint_every = 5;
+  struct Interrupt {};
+  Model first = models::new_training_model(c, ck);
+  EXPECT_THROW(models::train_model(first, stream, ck,
+                                   [](const models::TrainProgress& p) {
+                                     if (p.step == 5) throw Interrupt{};
+                                   }),
+               Interrupt);
+  Model resumed = models::new_training_model(c, ck);
+  const auto r1 = models::train_model(resumed, stream, ck);
+  EXPECT_TRUE(r1.plateau);
+  EXPECT_EQ(r1.steps_done, r0.steps_done);
+  EXPECT_EQ(r1.loss_curve, r0.loss_curve);
+  expect_same_weights(straight, resumed);
+  // A run that stopped at its plateau resumes to no work.
+  Model again = models::new_training_model(c, ck);
+  const auto r2 = models::train_model(again, stream, ck);
+  EXPECT_TRUE(r2.plateau);
+  EXPECT_EQ(r2.resumed_from, r0.steps_done);
+  EXPECT_EQ(r2.steps_done, r0.steps_done);
+  expect_same_weights(straight, again);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(TrainerTrain, SameSeedSameWeightsOtherSeedOtherWeights) {
   const ModelConfig c = tiny_neox(40);
   const std::vector<int64_t> stream = random_tokens(2000, c.vocab_size, 3);
