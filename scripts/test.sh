@@ -14,6 +14,8 @@ BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
 export EIDETIC_PYTHON="${EIDETIC_PYTHON:-$ROOT/.venv/bin/python}"
 # ctest runs one test per core; libtorch's own thread pool on top of that oversubscribes the
 # cores (training ran 10x slower so), so each test gets one intra-op thread unless told otherwise.
+# The cores are counted first: GNU nproc reports OMP_NUM_THREADS when it is set.
+JOBS="$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)"
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 cd "$BUILD_DIR"
 
@@ -25,7 +27,7 @@ run_ctest() {
   local log rc
   log="$(mktemp)"
   set +e
-  ctest --output-on-failure --no-tests=error -j "$(nproc)" "$@" 2>&1 | tee "$log"
+  ctest --output-on-failure --no-tests=error -j "$JOBS" "$@" 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
   set -e
   if strict && grep -q "The following tests did not run" "$log"; then
