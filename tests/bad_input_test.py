@@ -110,6 +110,29 @@ def main():
         sar = write("sar.yaml", head + "attack:\n  name: sample-and-rank\n  samples: -5\n  corpus: [x.txt]\n")
         expect_error("attack.samples -5", run(exe, "run", sar, "--out", path("out-sar")), "key 'attack.samples'",
                      out=path("out-sar"))
+        # The protocol keys: a pre-prefix of other rows, a prefix longer than any item's context,
+        # a plateau rule below zero, the first and the last prefixes at once. An attack refused
+        # once the run has started leaves a failed manifest (as "id past the vocabulary" below)
+        # and no record or metric.
+        def refused_attack(name, cfg, sets, *needles):
+            global CASES
+            out = path("out-" + name.replace(" ", "_"))
+            expect_error(name, run(exe, "run", cfg, *sum((["--set", x] for x in sets), []), "--out", out), *needles)
+            CASES += 1
+            written = [f for f in ("results.jsonl", "metrics.json") if os.path.exists(os.path.join(out, f))]
+            if written:
+                FAILURES.append(f"{name}: wrote {written}")
+        np.save(path("preprefix.npy"), g.integers(1, 500, size=(5, 4)).astype(np.int64))
+        refused_attack("attack.preprefix rows", good, ["attack.preprefix=" + path("preprefix.npy")], "preprefix.npy",
+                       "5 rows")
+        refused_attack("attack.prefix_lens past the context", good, ["attack.prefix_lens=[4, 9]"], "row 0",
+                       "8 tokens of context")
+        for key in ["train.plateau_patience=-1", "train.plateau_min_delta=-0.5"]:
+            out = path("out-" + key)
+            expect_error(key, run(exe, "run", lab_cfg, "--set", key, "--out", out), "key '" + key.split("=")[0], out=out)
+        chal = write("chal.yaml", head + f"attack:\n  name: extraction-challenge\n  prefix: {path('prefix.npy')}\n"
+                     "  last: 4\n  limit: 2\n")
+        refused_attack("attack.last with limit", chal, [], "limit", "last")
         expect_error("generate --beam -2", run(exe, "generate", "--model", "test-tiny", "--prompt-ids", "1 2",
                                                "--max-new-tokens", "3", "--beam", "-2"), "--beam")
 
