@@ -206,6 +206,7 @@ class Discoverable : public Attack {
     if (prefix_lens_.size() > 1)
       out["extraction_by_prefix_length"] = bucket_summary(by_prefix, "prefix_len", "Extraction rate against prefix length",
                                                           "prefix tokens given", seed + 20, out);
+    add_verbatim_table(records, out);
     return out;
   }
 
@@ -215,6 +216,74 @@ class Discoverable : public Attack {
     // At most k tokens: an item with a shorter prefix gives all it has.
     const int64_t k = prefix_lens_[static_cast<size_t>(id / static_cast<int64_t>(items_.size()))];
     return k > 0 ? k : static_cast<int64_t>(item(id).context.size());  // checked against every item's context
+  }
+
+  // The passages that came back verbatim, as text: per item, its record with the longest run
+  // of suffix tokens reproduced from the start (the shortest prompt among equals), for items
+  // whose run is whole (exact) or at least kVerbatimMinTokens long; longest first, at most
+  // kVerbatimRows rows. run.verbatim_items counts the exact items, run.verbatim_runs the rows'
+  // items. Needs a tokenizer.
+  void add_verbatim_table(const std::vector<json>& records, json& out) const {
+    const tok::Tokenizer* t = session_.tokenizer();
+    if (!t) return;
+    constexpr int64_t kVerbatimMinTokens = 8;
+    constexpr size_t kVerbatimRows = 100;
+    std::map<int64_t, const json*> best;  // item -> its record with the longest verbatim run
+    size_t exact_items = 0;
+    for (const auto& r : records) {
+      const int64_t i = r.at("item").get<int64_t>();
+      auto it = best.find(i);
+      const int64_t lcp = r.at("lcp").get<int64_t>(), k = r.at("prefix_len").get<int64_t>();
+      if (it == best.end() || lcp > it->second->at("lcp").get<int64_t>() ||
+          (lcp == it->second->at("lcp").get<int64_t>() && k < it->second->at("prefix_len").get<int64_t>()))
+        best[i] = &r;
+    }
+    std::vector<const json*> shown;
+    for (const auto& [i, r] : best) {
+      if (r->at("exact").get<bool>()) ++exact_items;
+      if (r->at("exact").get<bool>() || r->at("lcp").get<int64_t>() >= kVerbatimMinTokens) shown.push_back(r);
+    }
+    out["run"]["verbatim_items"] = exact_items;
+    out["run"]["verbatim_runs"] = shown.size();
+    std::stable_sort(shown.begin(), shown.end(), [](const json* a, const json* b) {
+      return a->at("lcp").get<int64_t>() > b->at("lcp").get<int64_t>();
+    });
+    // One line per cell: line breaks shown as the return symbol, long text cut at a character.
+    auto one_line = [](const std::string& s, size_t max_bytes, bool keep_end) {
+      std::string line;
+      for (char c : s) line += c == '\n' ? std::string("\u23CE") : std::string(1, c);
+      if (line.size() <= max_bytes) return line;
+      size_t cut = keep_end ? line.size() - max_bytes : max_bytes;
+      while (cut > 0 && cut < line.size() && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) keep_end ? ++cut : --cut;
+      return keep_end ? "..." + line.substr(cut) : line.substr(0, cut) + "...";
+    };
+    json rows = json::array();
+    for (const json* r : shown) {
+      if (rows.size() >= kVerbatimRows) break;
+      const Item& it = items_[static_cast<size_t>(r->at("item").get<int64_t>())];
+      const int64_t k = r->at("prefix_len").get<int64_t>(), lcp = r->at("lcp").get<int64_t>();
+      try {
+        const std::string prompt = t->decode({it.context.end() - k, it.context.end()});
+        const std::string run = t->decode({it.suffix.begin(), it.suffix.begin() + lcp});
+        rows.push_back({it.source, k, std::to_string(lcp) + " of " + std::to_string(it.suffix.size()),
+                        one_line(prompt, 80, true), one_line(run, 400, false)});
+      } catch (const Error&) {
+        // ids the tokenizer cannot decode: the records still hold them
+      }
+    }
+    int64_t longest = 0;
+    for (const auto& [i, r] : best) longest = std::max(longest, r->at("lcp").get<int64_t>());
+    json table = {{"id", "verbatim"},
+                  {"title", "Passages reproduced verbatim: whole suffixes, and runs of " + std::to_string(kVerbatimMinTokens) +
+                                " or more tokens from the suffix's start (each item's longest, with its shortest prompt)"},
+                  {"columns", {"source", "prompt tokens", "suffix tokens reproduced", "prompt (its end)", "text reproduced"}},
+                  {"rows", rows}};
+    if (rows.empty())
+      table["note"] = "None: no item's suffix came back for " + std::to_string(kVerbatimMinTokens) +
+                      " tokens or more; the longest run was " + std::to_string(longest) + " tokens.";
+    else if (shown.size() > rows.size())
+      table["note"] = "The " + std::to_string(rows.size()) + " longest of " + std::to_string(shown.size()) + " shown.";
+    out["tables"].push_back(std::move(table));
   }
 
   // sacrebleu's sentence BLEU (0-100) of the decoded generation against the decoded suffix;

@@ -132,14 +132,17 @@ std::vector<Item> load_items(const ItemSource& p, int64_t vocab, const tok::Toke
     if (files.empty()) throw Error("attack: the text source needs `files`");
     const int64_t pl = prefix_len ? prefix_len : 50, sl = suffix_len ? suffix_len : 50;
     for (const auto& doc : corpus::read_text_corpus(files, *tokenizer)) {
-      if (limit > 0 && static_cast<int64_t>(items.size()) >= limit) break;
-      if (static_cast<int64_t>(doc.tokens.size()) < pl + sl) continue;
-      Item it;
-      it.context.assign(doc.tokens.begin(), doc.tokens.begin() + pl);
-      it.suffix.assign(doc.tokens.begin() + pl, doc.tokens.begin() + pl + sl);
       check_ids(doc.tokens, vocab, doc.name);
-      it.source = doc.name;
-      items.push_back(std::move(it));
+      const auto n = static_cast<int64_t>(doc.tokens.size());
+      for (int64_t start = 0; start + pl + sl <= n; start += p.stride) {
+        if (limit > 0 && static_cast<int64_t>(items.size()) >= limit) break;
+        Item it;
+        it.context.assign(doc.tokens.begin() + start, doc.tokens.begin() + start + pl);
+        it.suffix.assign(doc.tokens.begin() + start + pl, doc.tokens.begin() + start + pl + sl);
+        it.source = p.stride > 0 ? doc.name + " @" + std::to_string(start) : doc.name;
+        items.push_back(std::move(it));
+        if (p.stride == 0) break;
+      }
     }
   }
   if (items.empty()) throw Error("attack: the item source yields no items (sequences too short, or limit 0 rows)");

@@ -35,6 +35,7 @@ struct ItemSource {
   std::string dataset;         // megatron
   int64_t start_row = 0, offset = 0;
   std::vector<std::string> files;  // text
+  int64_t stride = 0;              // text: an item every `stride` tokens (0: one, at the start)
   int64_t limit = 0;
   int64_t prefix_len = 0, suffix_len = 0;
 };
@@ -55,6 +56,9 @@ void add_item_source_params(ParamTable<P>& t) {
   t.push_back(param<P>("start_row", &S::start_row, "0", "megatron source: first row").at_least(0));
   t.push_back(param<P>("offset", &S::offset, "0", "megatron source: token position where the prefix starts").at_least(0));
   t.push_back(param<P>("files", &S::files, "[]", "text source: .txt/.jsonl files or folders"));
+  t.push_back(param<P>("stride", &S::stride, "0",
+                       "text source: an item every N tokens of each document (0: one item, at its start)")
+                  .at_least(0));
   t.push_back(param<P>("limit", &S::limit, "0", "only the first N items (0: all)").at_least(0));
   t.push_back(param<P>("prefix_len", &S::prefix_len, "0", "prefix tokens (0: all the item has)").at_least(0));
   t.push_back(param<P>("suffix_len", &S::suffix_len, "0", "suffix tokens to extract (0: all)").at_least(0));

@@ -74,6 +74,7 @@ struct MembershipParams {
   std::vector<std::string> members, nonmembers;
   double k = 0.2;
   int64_t max_tokens = 256, limit = 0, code_vocab = 0;
+  bool chunk = false;
   int64_t recall_shots = 1;
   std::vector<int64_t> k_sweep_percent = {5, 10, 20, 30, 40, 50, 60};
   double k_holdout = 0.5;
@@ -86,6 +87,8 @@ const ParamTable<MembershipParams>& membership_params() {
       param<P>("nonmembers", &P::nonmembers, "", "non-member sequences, same forms", required),
       param<P>("k", &P::k, "0.2", "fraction of lowest tokens for min-k% and min-k%++").above(0),
       param<P>("max_tokens", &P::max_tokens, "256", "truncate text documents to this many tokens").at_least(2),
+      param<P>("chunk", &P::chunk, "false",
+               "cut text documents into consecutive sequences of max_tokens instead of truncating them"),
       param<P>("limit", &P::limit, "0", "at most N sequences from each set (0: all)").at_least(0),
       param<P>("code_vocab", &P::code_vocab, "0",
                "ids of the uniform code the members' memorized bits are measured against (0: the model's vocabulary)").at_least(0),
@@ -112,8 +115,8 @@ class Membership : public Attack {
     const auto t0 = Clock::now();
     const int64_t vocab = session.vocab_size();
     const int64_t max_len = p.max_tokens;
-    members_ = load_sequences(p.members, session.tokenizer(), vocab, max_len, "attack.members");
-    nonmembers_ = load_sequences(p.nonmembers, session.tokenizer(), vocab, max_len, "attack.nonmembers");
+    members_ = load_sequences(p.members, session.tokenizer(), vocab, max_len, "attack.members", p.chunk);
+    nonmembers_ = load_sequences(p.nonmembers, session.tokenizer(), vocab, max_len, "attack.nonmembers", p.chunk);
     k_ = p.k;
     if (!(k_ > 0 && k_ <= 1)) throw Error("attack.k must be in (0, 1]");
     const int64_t limit = p.limit;
@@ -152,8 +155,26 @@ class Membership : public Attack {
     std::vector<models::Scored> ref;
     if (session_.has_reference()) ref = session_.score_reference(seqs);
     const auto recall_cond = recall_conditional(ids, seqs);
-    const auto t0 = Clock::now();
     const auto zpp = min_k_pp(seqs);
+    // The lowercase signal's texts: each sequence decoded, lowercased and encoded again; those
+    // that change are scored in one batch.
+    std::vector<std::string> texts(ids.size());
+    std::vector<int64_t> lowered_at(ids.size(), -1);  // index into `lowered`; -1: none
+    std::vector<bool> unchanged(ids.size(), false);
+    std::vector<std::vector<int64_t>> lowered;
+    if (const tok::Tokenizer* t = session_.tokenizer()) {
+      for (size_t i = 0; i < ids.size(); ++i) {
+        texts[i] = t->decode(seqs[i]);
+        auto lower = t->encode(metrics::to_lower_unicode(texts[i]));
+        unchanged[i] = lower == seqs[i];
+        if (!unchanged[i] && lower.size() >= 2) {
+          lowered_at[i] = static_cast<int64_t>(lowered.size());
+          lowered.push_back(std::move(lower));
+        }
+      }
+    }
+    const auto lowered_scored = lowered.empty() ? std::vector<models::Scored>{} : session_.score(lowered);
+    const auto t0 = Clock::now();
     std::vector<json> records;
     for (size_t i = 0; i < ids.size(); ++i) {
       const auto& lp = scored[i].logprob;
@@ -169,19 +190,17 @@ class Membership : public Attack {
         scores["reference"] = mean - rs / static_cast<double>(ref[i].logprob.size());
       }
       if (session_.tokenizer()) {
-        const std::string text = session_.tokenizer()->decode(seqs[i]);
-        scores["zlib"] = -metrics::zlib_ratio_score(-mean, text);
-        const auto lower = session_.tokenizer()->encode(metrics::to_lower_unicode(text));
-        if (lower == seqs[i]) {
-          // Nothing to lowercase: the same tokens, the same likelihood. Scoring them again (alone,
-          // where the original was scored in a padded batch) would give a ratio off 1 by float
-          // rounding, and an AUC over noise.
-          scores["lowercase"] = 1.0;
-        } else if (lower.size() >= 2) {
-          const auto ls = session_.score({lower})[0].logprob;
+        scores["zlib"] = -metrics::zlib_ratio_score(-mean, texts[i]);
+        if (lowered_at[i] >= 0) {
+          const auto& ls = lowered_scored[static_cast<size_t>(lowered_at[i])].logprob;
           double lsum = 0;
           for (float x : ls) lsum += x;
           scores["lowercase"] = (-lsum / static_cast<double>(ls.size())) / std::max(-mean, 1e-12);
+        } else if (unchanged[i]) {
+          // Nothing to lowercase: the same tokens, the same likelihood. Scoring them again (in
+          // another batch than the original's) would give a ratio off 1 by float rounding, and
+          // an AUC over noise.
+          scores["lowercase"] = 1.0;
         }
       }
       const bool member = ids[i] < static_cast<int64_t>(members_.size());

@@ -9,7 +9,8 @@
 namespace eidetic::attacks {
 
 std::vector<std::vector<int64_t>> load_sequences(const std::vector<std::string>& files, const tok::Tokenizer* tokenizer,
-                                                 int64_t vocab, int64_t max_tokens, const std::string& what) {
+                                                 int64_t vocab, int64_t max_tokens, const std::string& what,
+                                                 bool chunk) {
   std::vector<std::vector<int64_t>> out;
   std::vector<std::filesystem::path> text;
   for (const auto& f : files) {
@@ -33,6 +34,12 @@ std::vector<std::vector<int64_t>> load_sequences(const std::vector<std::string>&
     if (!tokenizer) throw Error(what + ": text files need a tokenizer (model.tokenizer)");
     for (auto& doc : corpus::read_text_corpus(text, *tokenizer)) {
       if (doc.tokens.size() < 2) continue;
+      const auto n = static_cast<int64_t>(doc.tokens.size());
+      if (chunk && max_tokens > 0 && n > max_tokens) {
+        for (int64_t start = 0; start + max_tokens <= n; start += max_tokens)
+          out.emplace_back(doc.tokens.begin() + start, doc.tokens.begin() + start + max_tokens);
+        continue;
+      }
       if (max_tokens > 0 && static_cast<int64_t>(doc.tokens.size()) > max_tokens) doc.tokens.resize(static_cast<size_t>(max_tokens));
       out.push_back(std::move(doc.tokens));
     }

@@ -18,6 +18,14 @@ bool is_corpus_file(const std::filesystem::path& p) {
   return p.extension() == ".txt" || p.extension() == ".jsonl";
 }
 
+// A file named on its own is plain text when its name says so: .txt, .md, .rst, no extension,
+// or a version number for one (/usr/share/common-licenses/GPL-3, Apache-2.0).
+bool is_named_text_file(const std::filesystem::path& p) {
+  const std::string ext = p.extension().string();
+  if (ext.empty() || ext == ".txt" || ext == ".md" || ext == ".rst") return true;
+  return ext.size() > 1 && ext.find_first_not_of("0123456789", 1) == std::string::npos;
+}
+
 std::string read_file(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) fail(file.string(), "cannot open");
@@ -71,10 +79,11 @@ void read_one(const std::filesystem::path& file, const tok::Tokenizer& tokenizer
               std::vector<Document>& out) {
   if (file.extension() == ".jsonl")
     read_jsonl(file, tokenizer, field, out);
-  else if (file.extension() == ".txt")
+  else if (is_named_text_file(file))
     read_text(file, tokenizer, out);
   else
-    fail(file.string(), "unsupported corpus file (expected .txt, .jsonl or a folder of them)");
+    fail(file.string(), "unsupported corpus file (expected .txt, .md, .rst or no extension for text, .jsonl, or a "
+                        "folder of .txt/.jsonl files)");
 }
 
 }  // namespace

@@ -21,7 +21,8 @@ struct Document {
 };
 
 // Reads and tokenizes `files`, in the order given:
-// - a .txt file is one document, named by its path;
+// - a .txt file is one document, named by its path; so is a file named here (not found in a
+//   folder) that is .md, .rst, has no extension or a version number for one (GPL-3, Apache-2.0);
 // - a .jsonl file is one document per non-empty line, each a JSON object whose `jsonl_field`
 //   is a string (name "FILE:LINE", lines counted from 1);
 // - a folder stands for every .txt and .jsonl file under it (recursively), sorted by path.

@@ -108,6 +108,25 @@ def llama2c_checkpoint(dim, hidden, layers, heads, kv_heads, vocab, seq_len, sha
     return header + struct.pack("<%df" % floats, *([0.01] * floats))
 
 
+def gguf_file(kvs, tensors, version=3, alignment=32):
+    """kvs: [(key, type id, packed value)]; tensors: [(name, dims, ggml type, raw bytes)]."""
+    def s(x):
+        b = x.encode()
+        return struct.pack("<Q", len(b)) + b
+    body = b"".join(s(k) + struct.pack("<I", t) + v for k, t, v in kvs)
+    infos, data = b"", b""
+    for name, dims, t, raw in tensors:
+        infos += s(name) + struct.pack("<I", len(dims)) + b"".join(struct.pack("<Q", d) for d in dims)
+        infos += struct.pack("<IQ", t, len(data))
+        data += raw + b"\0" * ((-len(raw)) % alignment)
+    out = b"GGUF" + struct.pack("<IQQ", version, len(tensors), len(kvs)) + body + infos
+    return out + b"\0" * ((-len(out)) % alignment) + data
+
+
+def gguf_strings(items):
+    return struct.pack("<IQ", 8, len(items)) + b"".join(struct.pack("<Q", len(x.encode())) + x.encode() for x in items)
+
+
 def main():
     out = Path(sys.argv[1])
     f32 = struct.pack("<6f", *range(6))
@@ -116,6 +135,20 @@ def main():
                        ("c", "BF16", [3], b"\x00" * 6)], {"format": "pt"}))
     write(out, "safetensors", "empty.safetensors", safetensors([("e", "F16", [0], b"")]))
     write(out, "safetensors", "overlap.safetensors", safetensors([("a", "F32", [2], f32[:8])]) + b"\x00" * 4)
+
+    tokens = ["a", "b", "1", "2", "\u0120", "ab", "<|end|>"]
+    tokenizer_kvs = [("tokenizer.ggml.model", 8, struct.pack("<Q", 4) + b"gpt2"),
+                     ("tokenizer.ggml.pre", 8, struct.pack("<Q", 6) + b"smollm"),
+                     ("tokenizer.ggml.tokens", 9, gguf_strings(tokens)),
+                     ("tokenizer.ggml.token_type", 9, struct.pack("<IQ", 5, 7) + struct.pack("<7i", 1, 1, 1, 1, 1, 1, 3)),
+                     ("tokenizer.ggml.merges", 9, gguf_strings(["a b"])),
+                     ("tokenizer.ggml.unknown_token_id", 4, struct.pack("<I", 6))]
+    write(out, "gguf", "tokenizer.gguf", gguf_file(tokenizer_kvs, []))
+    write(out, "gguf", "tensors.gguf", gguf_file(
+        [("general.architecture", 8, struct.pack("<Q", 5) + b"llama"), ("general.alignment", 4, struct.pack("<I", 64))],
+        [("a.weight", [32, 2], 2, b"\x01" * 36), ("b.weight", [4], 0, struct.pack("<4f", 1, 2, 3, 4)),
+         ("c.weight", [256], 12, b"\x02" * 144)], alignment=64))
+    write(out, "gguf", "v2.gguf", gguf_file([("x.f", 6, struct.pack("<f", 0.5)), ("x.b", 7, b"\x01")], [], version=2))
 
     write(out, "llama2c_checkpoint", "tiny.bin", llama2c_checkpoint(8, 16, 1, 2, 1, 10, 4))
     write(out, "llama2c_checkpoint", "untied.bin", llama2c_checkpoint(4, 4, 2, 1, 1, 3, 2, shared=False))

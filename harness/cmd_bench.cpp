@@ -16,6 +16,7 @@
 
 #include "common/error.h"
 #include "harness/commands.h"
+#include "harness/model_files.h"
 #include "harness/runtime_info.h"
 #include "models/engine.h"
 #include "models/model.h"
@@ -95,7 +96,7 @@ Action add_bench_command(CLI::App& app) {
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("bench", "Measure generation and scoring throughput against the device's roofline");
-  cmd->add_option("--model", o->models, "architecture name (gpt2-124m, pythia-160m, pythia-410m, pythia-1.4b, test-tiny) or checkpoint path; repeatable");
+  cmd->add_option("--model", o->models, "architecture name (gpt2-124m, pythia-160m, pythia-410m, pythia-1.4b, test-tiny; random weights), installed model name (smollm2-135m) or checkpoint path (folder, .gguf, llama2.c .bin); repeatable");
   cmd->add_option("--batch-sizes", o->batch_sizes, "comma-separated batch sizes (default: 1024 on CUDA, 4 on CPU)");
   cmd->add_option("--shapes", o->shapes, "comma-separated PROMPT+NEW shapes (default: 32+32,50+50 on CUDA, 8+8 on CPU)");
   cmd->add_option("--dtype", o->dtypes, "comma-separated dtypes (default: bf16 on CUDA, fp32 on CPU)");
@@ -128,7 +129,8 @@ Action add_bench_command(CLI::App& app) {
                             k.bytes_per_second / 1e12, cuda ? dtype_name : "fp32", k.flops_per_second / 1e12);
       io.out << fmt::format("{:<14} {:>5} {:>6} {:>7} {:>12} {:>10} {:>9} {:>8} {:>9}\n", "model", "dtype", "batch",
                             "shape", "tokens/s", "seq/s", "GB/s", "%floor", "peak GiB");
-      for (const std::string& model_name : o->models) {
+      for (const std::string& model_arg : o->models) {
+        const std::string model_name = resolve_model(model_arg);
         const bool is_path = std::filesystem::exists(model_name);
         const models::Model model = is_path ? models::load_model(model_name, device, dtype)
                                             : models::random_model(models::preset_config(model_name), device, dtype, 0);

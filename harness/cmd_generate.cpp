@@ -57,7 +57,7 @@ Action add_generate_command(CLI::App& app) {
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("generate", "Continue a prompt with a model and print the continuation");
-  cmd->add_option("--model", o->model, "model folder (config.json + safetensors) or llama2.c checkpoint")->required();
+  cmd->add_option("--model", o->model, "model folder (config.json + safetensors), .gguf file, llama2.c checkpoint, or installed model name (smollm2-135m)")->required();
   cmd->add_option("--tokenizer", o->tokenizer, "tokenizer (default: the one beside the model)");
   auto* p = cmd->add_option("--prompt", o->prompt, "prompt text");
   auto* pi = cmd->add_option("--prompt-ids", o->prompt_ids, "prompt as token ids, e.g. \"464 3290\"");
@@ -88,6 +88,7 @@ Action add_generate_command(CLI::App& app) {
       throw Error("generate: choose a decoding: --greedy, --sample or --beam WIDTH");
     const at::Device device = models::parse_device(o->device);
     const at::ScalarType dtype = models::parse_dtype(o->dtype);
+    o->model = resolve_model(o->model);
     const models::Model model = models::load_model(o->model, device, dtype);
     const auto& config = model.config();
     const bool llama2c = is_llama2c_checkpoint(o->model);

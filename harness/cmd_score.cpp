@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "corpus/npy.h"
 #include "harness/commands.h"
+#include "harness/model_files.h"
 #include "models/generate.h"
 #include "models/model.h"
 
@@ -22,7 +23,7 @@ Action add_score_command(CLI::App& app) {
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand(
       "score", "Write log-probabilities of tokens 1..T-1 given their prefixes (or the logits) of a (B, T) id array");
-  cmd->add_option("--model", o->model, "model folder or llama2.c checkpoint")->required();
+  cmd->add_option("--model", o->model, "model folder, .gguf file, llama2.c checkpoint, or installed model name (smollm2-135m)")->required();
   cmd->add_option("--input", o->input, "(B, T) integer .npy of token ids")->required();
   cmd->add_option("--output", o->output, "output .npy: float32 (B, T-1) log-probs, or (B, T, V) logits")->required();
   cmd->add_flag("--logits", o->logits, "write the float32 (B, T, V) logits instead");
@@ -34,6 +35,7 @@ Action add_score_command(CLI::App& app) {
     if (ids.shape.size() != 2) throw Error(o->input + ": expected a 2-D (B, T) array of token ids");
     const int64_t B = ids.shape[0], T = ids.shape[1];
     if (!o->logits && T < 2) throw Error(o->input + ": sequences need at least 2 tokens to score, got " + std::to_string(T));
+    o->model = resolve_model(o->model);
     const models::Model model = models::load_model(o->model, models::parse_device(o->device), models::parse_dtype(o->dtype));
     const int64_t V = model.config().vocab_size;
     for (size_t i = 0; i < ids.values.size(); ++i)

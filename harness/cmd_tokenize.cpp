@@ -4,6 +4,7 @@
 #include <string>
 
 #include "harness/commands.h"
+#include "harness/model_files.h"
 #include "tokenizers/tokenizer.h"
 
 namespace eidetic::harness {
@@ -18,12 +19,13 @@ Action add_tokenize_command(CLI::App& app) {
       "tokenize", "Read UTF-8 text on stdin and print its token ids on one line (no special tokens added)");
   cmd->add_option("--tokenizer", o->tokenizer,
                   "tokenizer.json, encoder.json (+ vocab.bpe), vocab.json (+ merges.txt), a llama2.c "
-                  "tokenizer .bin, or a folder holding one")
+                  "tokenizer .bin, a .gguf model (its own tokenizer) or an installed model's name, or a folder "
+                  "holding one")
       ->required();
   cmd->add_option("--vocab-size", o->llama2c_vocab,
                   "number of pieces of a llama2.c tokenizer (default: all pieces in the file)");
   return [o](Io& io) {
-    const auto tokenizer = tok::load_tokenizer(o->tokenizer, o->llama2c_vocab);
+    const auto tokenizer = tok::load_tokenizer(resolve_model(o->tokenizer), o->llama2c_vocab);
     const std::string text((std::istreambuf_iterator<char>(io.in)), std::istreambuf_iterator<char>());
     const auto ids = tokenizer->encode(text);
     std::string line;

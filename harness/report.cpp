@@ -191,7 +191,10 @@ std::optional<Section> tables_section(const Run& r) {
   for (const auto& t : *tables) {
     const std::string title = str(t, "title").empty() ? str(t, "id") : str(t, "title");
     s.blocks.push_back(Heading{plain(title), "table-" + str(t, "id")});
-    s.blocks.push_back(json_table(t));
+    // A table may say something of itself ("note"), which stands alone when it has no rows.
+    const json* rows = member(t, "rows");
+    if (rows && !rows->empty()) s.blocks.push_back(json_table(t));
+    if (!str(t, "note").empty()) s.blocks.push_back(Paragraph{plain(str(t, "note"))});
   }
   return s;
 }

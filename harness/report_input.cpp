@@ -58,6 +58,7 @@ void check_tables(const json& tables, const std::string& where) {
     if (rows)
       for (size_t r = 0; r < rows->size(); ++r)
         if (!(*rows)[r].is_array()) throw Error(at + "rows[" + std::to_string(r) + "] must be an array");
+    if (const json* note = member(t, "note"); note && !note->is_string()) throw Error(at + "\"note\" must be a string");
   }
 }
 

@@ -182,16 +182,16 @@ class RunLock {
 attacks::OpenModel open_model(const std::string& path, const std::string& tokenizer, const at::Device& device,
                               at::ScalarType dtype, const models::EngineOptions& engine, uint64_t seed) {
   attacks::OpenModel m;
-  m.path = path;
-  const bool is_file = std::filesystem::exists(path);
-  m.model = std::make_unique<models::Model>(is_file ? models::load_model(path, device, dtype)
+  m.path = resolve_model(path);
+  const bool is_file = std::filesystem::exists(m.path);
+  m.model = std::make_unique<models::Model>(is_file ? models::load_model(m.path, device, dtype)
                                                     : models::random_model(models::preset_config(path), device, dtype, seed));
   const int64_t vocab = m.model->config().vocab_size;
   if (!tokenizer.empty()) {
-    m.tokenizer = tokenizer_for_model(path, std::filesystem::path(tokenizer), vocab);
+    m.tokenizer = tokenizer_for_model(m.path, std::filesystem::path(tokenizer), vocab);
   } else if (is_file) {
     try {
-      m.tokenizer = tokenizer_for_model(path, std::nullopt, vocab);
+      m.tokenizer = tokenizer_for_model(m.path, std::nullopt, vocab);
     } catch (const Error&) {
       // No tokenizer beside the model: attacks that need text say so themselves.
     }

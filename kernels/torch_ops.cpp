@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "kernels/argmax.h"
+#include "kernels/dequant.h"
 #include "kernels/match.h"
 #include "kernels/sample.h"
 #include "kernels/token_logprob.h"
@@ -228,6 +229,46 @@ TokenScores token_logprobs(const at::Tensor& logits_in, const at::Tensor& target
   } else {
     kernels::token_logprobs_cpu(logits.const_data_ptr(), kind, N, V, row_stride, targets.const_data_ptr<int64_t>(),
                                 out.logprob.mutable_data_ptr<float>(), entropy, rank);
+  }
+  return out;
+}
+
+// The blocks are read as a flat run of bytes: any shape is accepted (a (rows, row_bytes) view of
+// a tensor's data as well as 1-D), as long as it is contiguous and its numel is a whole number
+// of blocks. The result is 1-D; the caller gives it the tensor's shape.
+at::Tensor dequantize(const at::Tensor& blocks, kernels::GgmlType type) {
+  const std::string op = "dequantize";
+  const int32_t id = static_cast<int32_t>(type);
+  const kernels::GgmlTypeInfo* info = kernels::ggml_type_info(id);
+  if (info == nullptr) {
+    const char* name = kernels::ggml_type_name(id);
+    fail(op, "ggml type " + std::to_string(id) + (name ? std::string(" (") + name + ")" : std::string()) +
+                 " cannot be dequantized");
+  }
+  if (!blocks.defined()) fail(op, "blocks is undefined");
+  if (blocks.scalar_type() != at::kByte)
+    fail(op, std::string("blocks must be uint8 bytes, got ") + c10::toString(blocks.scalar_type()));
+  if (!blocks.is_contiguous()) {
+    std::ostringstream strides;
+    strides << blocks.strides();
+    fail(op, "blocks must be contiguous, got shape " + shape_of(blocks) + " with strides " + strides.str());
+  }
+  check_device_supported(op, "blocks", blocks);
+  const int64_t bytes = blocks.numel();
+  if (bytes % info->block_bytes != 0)
+    fail(op, "blocks holds " + std::to_string(bytes) + " bytes, not a whole number of " + info->name + " blocks of " +
+                 std::to_string(info->block_bytes) + " bytes");
+  const int64_t n_blocks = bytes / info->block_bytes;
+  at::Tensor out = at::empty({n_blocks * info->block_elems}, blocks.options().dtype(at::kFloat));
+  if (n_blocks == 0) return out;
+  if (blocks.is_cuda()) {
+#if EIDETIC_WITH_CUDA
+    const c10::cuda::CUDAGuard guard(blocks.device());
+    kernels::dequantize(type, blocks.const_data_ptr<uint8_t>(), n_blocks, out.mutable_data_ptr<float>(),
+                        at::cuda::getCurrentCUDAStream().stream());
+#endif
+  } else {
+    kernels::dequantize_cpu(type, blocks.const_data_ptr<uint8_t>(), n_blocks, out.mutable_data_ptr<float>());
   }
   return out;
 }

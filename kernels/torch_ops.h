@@ -7,6 +7,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "kernels/dequant.h"
 #include "kernels/sample.h"
 
 namespace eidetic::ops {
@@ -46,6 +47,11 @@ struct TokenScores {
   at::Tensor rank;     // undefined unless asked
 };
 TokenScores token_logprobs(const at::Tensor& logits, const at::Tensor& targets, bool entropy, bool rank);
+
+// ggml blocks to float32: `blocks` is a contiguous uint8 tensor (CPU or CUDA) holding a whole
+// number of blocks of `type`; returns their values, float32 (blocks * block_elems) on the same
+// device (kernels/dequant.h: ggml's reference arithmetic, bit for bit).
+at::Tensor dequantize(const at::Tensor& blocks, kernels::GgmlType type);
 
 // Whether this build carries the CUDA kernels.
 bool built_with_cuda();

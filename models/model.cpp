@@ -8,6 +8,8 @@
 
 #include "common/error.h"
 #include "models/families.h"
+#include "common/gguf_file.h"
+#include "models/gguf.h"
 #include "models/llama2c.h"
 
 namespace eidetic::models {
@@ -316,6 +318,10 @@ Model load_model(const std::filesystem::path& path, at::Device device, at::Scala
     const auto folder = path.parent_path();
     const ModelConfig config = parse_hf_config(folder / "config.json");
     return build_model(config, read_safetensors(path), path.string(), device, dtype);
+  }
+  if (gguf::is_gguf(path)) {
+    const GgufCheckpoint ck = read_gguf_checkpoint(path, device, dtype);
+    return build_model(ck.config, ck.tensors, path.string(), device, dtype);
   }
   const Llama2cCheckpoint ck = read_llama2c_checkpoint(path);
   return build_model(ck.config, ck.tensors, path.string(), device, dtype);

@@ -124,8 +124,8 @@ class Model {
 Model build_model(const ModelConfig& config, const TensorSet& tensors, const std::string& where,
                   at::Device device, at::ScalarType dtype);
 
-// Opens a checkpoint: a Hugging Face model folder (config.json + safetensors) or a llama2.c
-// .bin file. Errors name the file and the problem.
+// Opens a checkpoint: a Hugging Face model folder (config.json + safetensors), a GGUF file
+// (models/gguf.h) or a llama2.c .bin file. Errors name the file and the problem.
 Model load_model(const std::filesystem::path& path, at::Device device, at::ScalarType dtype);
 
 // Parses "fp32" / "fp16" / "bf16" (and "float32", "float16", "bfloat16").

@@ -4,11 +4,6 @@
 #include "models/safetensors_header.h"
 
 #include <ATen/ATen.h>
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstring>
 #include <fstream>
@@ -16,41 +11,12 @@
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "common/mapped_file.h"
 
 namespace eidetic::models {
 namespace {
 
 using nlohmann::json;
-
-struct Mapping {
-  void* data = nullptr;
-  size_t size = 0;
-  ~Mapping() {
-    if (data && data != MAP_FAILED) munmap(data, size);
-  }
-};
-
-std::shared_ptr<Mapping> map_file(const std::filesystem::path& path) {
-  const std::string file = path.string();
-  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error(file + ": cannot open (" + std::strerror(errno) + ")");
-  struct stat st {};
-  if (fstat(fd, &st) != 0) {
-    ::close(fd);
-    throw Error(file + ": cannot stat (" + std::strerror(errno) + ")");
-  }
-  auto m = std::make_shared<Mapping>();
-  m->size = static_cast<size_t>(st.st_size);
-  if (m->size > 0) {
-    m->data = mmap(nullptr, m->size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (m->data == MAP_FAILED) {
-      ::close(fd);
-      throw Error(file + ": cannot memory-map (" + std::strerror(errno) + ")");
-    }
-  }
-  ::close(fd);
-  return m;
-}
 
 at::ScalarType dtype_from_name(const std::string& name) {
   static const std::map<std::string, at::ScalarType> table = {
@@ -80,9 +46,9 @@ std::string dtype_to_name(at::ScalarType t) {
 TensorSet read_safetensors(const std::filesystem::path& path) {
   const std::string file = path.string();
   if (!std::filesystem::exists(path)) throw Error(file + ": file not found");
-  const auto m = map_file(path);
-  const auto* bytes = static_cast<const uint8_t*>(m->data);
-  const SafetensorsHeader header = parse_safetensors_header(bytes, m->size, file);
+  const auto m = MappedFile::open(path);
+  const uint8_t* bytes = m->data();
+  const SafetensorsHeader header = parse_safetensors_header(bytes, m->size(), file);
   TensorSet set;
   set.metadata = header.metadata;
   for (const auto& e : header.tensors) {

@@ -15,7 +15,7 @@ export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$ROOT}" CCACHE_NOHASHDIR="${CCACHE_NOHA
 BUILD="${FUZZ_BUILD_DIR:-$ROOT/build-fuzz}"
 SECONDS_EACH="${1:-60}"
 shift || true
-ALL=(safetensors llama2c_checkpoint npy megatron tokenizer model_config yaml_config challenge_csv)
+ALL=(safetensors llama2c_checkpoint npy megatron tokenizer model_config yaml_config challenge_csv gguf)
 TARGETS=("$@")
 ((${#TARGETS[@]})) || TARGETS=("${ALL[@]}")
 [[ "$SECONDS_EACH" =~ ^[0-9]+$ ]] || { echo "fuzz.sh: SECONDS must be a whole number, got '$SECONDS_EACH'" >&2; exit 2; }

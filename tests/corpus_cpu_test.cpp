@@ -356,6 +356,18 @@ TEST(TextCorpus, TextAndJsonLinesBecomeDocuments) {
   EXPECT_EQ(all[2].name, txt.string());
   EXPECT_EQ(all[3].name, (dir.path() / "c" / "sub" / "c.txt").string());
 
+  // Files named on their own are text when their names say so: Markdown, no extension, or a
+  // version number for one (/usr/share/common-licenses/GPL-3, Apache-2.0); a folder still
+  // stands only for its .txt and .jsonl files (c/ignored.md above).
+  const fs::path md = dir.write("n/notes.md", "a tale"), bare = dir.write("n/GPL-3", "hi"),
+                 versioned = dir.write("n/Apache-2.0", "x t");
+  const auto named = eidetic::corpus::read_text_corpus({md, bare, versioned}, *tok);
+  ASSERT_EQ(named.size(), 3u);
+  EXPECT_EQ(named[0].tokens, tok->encode("a tale"));
+  EXPECT_EQ(named[1].name, bare.string());
+  EXPECT_EQ(named[1].tokens, (Ids{'h', 'i'}));
+  EXPECT_EQ(named[2].tokens, (Ids{'x', 256}));
+
   // Another field.
   const fs::path other = dir.write("other.jsonl", "{\"body\": \"q\"}\n");
   const auto by_body = eidetic::corpus::read_text_corpus({other}, *tok, "body");
@@ -380,7 +392,8 @@ TEST(TextCorpus, ErrorsNameFileAndLine) {
   expect("array.jsonl", "[\"text\"]\n", ":1:", "expected a JSON object");
   expect("bad_utf8.txt", "fine \xff then bad", ":", "UTF-8");
   expect("bad_utf8.jsonl", "{\"text\": \"ok\"}\n{\"text\": \"\xc3\x28\"}\n", ":2:", "");
-  expect("notes.md", "text", ":", "unsupported corpus file");
+  expect("notes.csv", "text", ":", "unsupported corpus file");
+  expect("data.2x", "text", ":", "unsupported corpus file");
   const std::string msg = error_of([&] { eidetic::corpus::read_text_corpus({dir.path() / "nope.txt"}, *tok); });
   EXPECT_NE(msg.find("nope.txt: file not found"), std::string::npos) << msg;
 }

@@ -5,7 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <limits>
+#include <ostream>
+#include <random>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -17,10 +21,19 @@
 #include <ATen/cuda/CUDAContext.h>
 
 #include "kernels/argmax.h"
+#include "kernels/dequant.h"
 #include "kernels/match.h"
 #include "kernels/sample.h"
 #include "kernels/token_logprob.h"
 #include "kernels/torch_ops.h"
+
+namespace eidetic::kernels {
+// GoogleTest prints a GgmlType parameter (and CTest shows it) by ggml's name.
+inline void PrintTo(GgmlType type, std::ostream* os) {
+  const char* name = ggml_type_name(static_cast<int32_t>(type));
+  *os << (name ? name : "?");
+}
+}  // namespace eidetic::kernels
 #endif
 
 namespace eidetic {
@@ -433,6 +446,113 @@ TEST_P(TokenLogprobGpu, StridedTiedRowsEqualTwin) {
 
 INSTANTIATE_TEST_SUITE_P(Shapes, TokenLogprobGpu,
                          ::testing::Values(Shape{1, 1}, Shape{7, 333}, Shape{300, 50257}, Shape{9, 128256}));
+
+// ---- ggml dequantization ----------------------------------------------------------------------
+// Random blocks of every type: random bytes (every bit of the quants, high bits, masks and packed
+// scales; for F32/F16/BF16 every bit pattern, NaN payloads included) with each block's fp16
+// scale fields overwritten by a finite fp16 (any finite bit pattern, subnormals included, so
+// every value stays finite: |d| <= 65504 times integers below 2^12). The kernel, through the
+// bridge and through its launcher (source one byte off alignment, output poisoned), must give
+// the twin's float32 bit patterns exactly: both compute ggml's operations in ggml's order with
+// no fused multiply-add.
+
+// Byte offsets of the fp16 fields inside one block (ggml-common.h's block structs).
+std::vector<int> fp16_fields(kernels::GgmlType type) {
+  using kernels::GgmlType;
+  switch (type) {
+    case GgmlType::Q4_0: case GgmlType::Q5_0: case GgmlType::Q8_0: return {0};
+    case GgmlType::Q4_1: case GgmlType::Q5_1: case GgmlType::Q4_K: case GgmlType::Q5_K: return {0, 2};
+    case GgmlType::Q2_K: return {80, 82};
+    case GgmlType::Q3_K: return {108};
+    case GgmlType::Q6_K: return {208};
+    default: return {};  // F32, F16, BF16: the bytes are the values
+  }
+}
+
+// The index of the first value whose bits differ, or -1.
+int64_t first_bit_difference(const float* a, const float* b, int64_t n) {
+  if (std::memcmp(a, b, static_cast<size_t>(n) * sizeof(float)) == 0) return -1;
+  for (int64_t i = 0; i < n; ++i)
+    if (std::memcmp(a + i, b + i, sizeof(float)) != 0) return i;
+  return -1;
+}
+
+std::string bits_of(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%08x", u);
+  return buf;
+}
+
+class DequantGpu : public ::testing::TestWithParam<kernels::GgmlType> {
+ protected:
+  void SetUp() override {
+    EIDETIC_REQUIRE_GPU();
+    stream = at::cuda::getCurrentCUDAStream().stream();
+  }
+  cudaStream_t stream = nullptr;
+};
+
+TEST_P(DequantGpu, KernelEqualsTwinBitForBit) {
+  const kernels::GgmlType type = GetParam();
+  const kernels::GgmlTypeInfo* info = kernels::ggml_type_info(static_cast<int32_t>(type));
+  ASSERT_NE(info, nullptr);
+  std::mt19937 rng(1000 + static_cast<unsigned>(type));
+  for (const int64_t n_blocks : {int64_t{1}, int64_t{7}, int64_t{1031}}) {
+    const int64_t n_bytes = n_blocks * info->block_bytes;
+    const int64_t n_values = n_blocks * info->block_elems;
+    // One leading byte, then the blocks: the launcher gets a source pointer one byte in.
+    std::vector<uint8_t> buffer(static_cast<size_t>(n_bytes + 1));
+    for (auto& byte : buffer) byte = static_cast<uint8_t>(rng());
+    uint8_t* blocks = buffer.data() + 1;
+    for (int64_t b = 0; b < n_blocks; ++b) {
+      for (const int offset : fp16_fields(type)) {
+        uint32_t h = rng() & 0xffffu;
+        if ((h & 0x7c00u) == 0x7c00u) h &= 0xbfffu;  // infinity or NaN: lower the exponent
+        blocks[b * info->block_bytes + offset] = static_cast<uint8_t>(h);
+        blocks[b * info->block_bytes + offset + 1] = static_cast<uint8_t>(h >> 8);
+      }
+    }
+    std::vector<float> expected(static_cast<size_t>(n_values));
+    kernels::dequantize_cpu(type, blocks, n_blocks, expected.data());
+
+    const at::Tensor device = at::from_blob(buffer.data(), {n_bytes + 1}, at::kByte).cuda();
+    const std::string where = std::string(info->name) + ", " + std::to_string(n_blocks) + " blocks";
+
+    // The bridge on a CUDA tensor (a contiguous slice one byte into the buffer).
+    const at::Tensor bridged = ops::dequantize(device.narrow(0, 1, n_bytes), type);
+    ASSERT_TRUE(bridged.is_cuda()) << where;
+    ASSERT_EQ(bridged.scalar_type(), at::kFloat) << where;
+    ASSERT_EQ(bridged.numel(), n_values) << where;
+    const at::Tensor got_bridge = bridged.cpu();
+    const int64_t bad_bridge = first_bit_difference(got_bridge.const_data_ptr<float>(), expected.data(), n_values);
+    ASSERT_EQ(bad_bridge, -1) << "bridge, " << where << ": value " << bad_bridge << " is "
+                              << bits_of(got_bridge.const_data_ptr<float>()[bad_bridge < 0 ? 0 : bad_bridge])
+                              << ", the twin gives " << bits_of(expected[bad_bridge < 0 ? 0 : bad_bridge]);
+
+    // The launcher, with every output byte poisoned to 0xff first (the NaN 0xffffffff, which
+    // no conversion here produces except F32's copy of those very bits).
+    at::Tensor out = at::full({n_values * 4}, 0xff, device.options()).view(at::kFloat);
+    kernels::dequantize(type, device.const_data_ptr<uint8_t>() + 1, n_blocks, out.mutable_data_ptr<float>(), stream);
+    const at::Tensor got = out.cpu();
+    const int64_t bad = first_bit_difference(got.const_data_ptr<float>(), expected.data(), n_values);
+    ASSERT_EQ(bad, -1) << "launcher, " << where << ": value " << bad << " is "
+                       << bits_of(got.const_data_ptr<float>()[bad < 0 ? 0 : bad]) << ", the twin gives "
+                       << bits_of(expected[bad < 0 ? 0 : bad]);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Types, DequantGpu,
+    ::testing::Values(kernels::GgmlType::F32, kernels::GgmlType::F16, kernels::GgmlType::BF16,
+                      kernels::GgmlType::Q4_0, kernels::GgmlType::Q4_1, kernels::GgmlType::Q5_0,
+                      kernels::GgmlType::Q5_1, kernels::GgmlType::Q8_0, kernels::GgmlType::Q2_K,
+                      kernels::GgmlType::Q3_K, kernels::GgmlType::Q4_K, kernels::GgmlType::Q5_K,
+                      kernels::GgmlType::Q6_K),
+    [](const ::testing::TestParamInfo<kernels::GgmlType>& p) {
+      return std::string(kernels::ggml_type_info(static_cast<int32_t>(p.param))->name);
+    });
 
 #else
 TEST(KernelsGpu, NeedsCudaBuild) { EIDETIC_REQUIRE_GPU(); }

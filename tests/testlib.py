@@ -66,6 +66,51 @@ def run_json_tool(cmd, request):
     return json.loads(r.stdout)
 
 
+class Report:
+    """Element-by-element comparisons of our outputs with a reference's: counts the checks and
+    the failures, and prints the first few differing inputs with where they first differ."""
+
+    def __init__(self):
+        self.failures = 0
+        self.checks = 0
+
+    def compare(self, name, inputs, mine, ref, show=3):
+        assert len(mine) == len(ref), (name, len(mine), len(ref))
+        bad = [i for i in range(len(ref)) if mine[i] != ref[i]]
+        self.checks += len(ref)
+        if not bad:
+            print(f"ok   {name}: {len(ref)} equal", flush=True)
+            return
+        self.failures += len(bad)
+        print(f"FAIL {name}: {len(bad)} of {len(ref)} differ", flush=True)
+        for i in bad[:show]:
+            shown = repr(inputs[i])
+            print(f"  input: {shown[:400]}{'...' if len(shown) > 400 else ''}")
+            a, b = mine[i], ref[i]
+            if isinstance(a, list) and isinstance(b, list):
+                k = next((j for j in range(min(len(a), len(b))) if a[j] != b[j]), min(len(a), len(b)))
+                print(f"    first difference at position {k}")
+                a, b = a[max(0, k - 5):k + 10], b[max(0, k - 5):k + 10]
+            print(f"    eidetic: {a!r}")
+            print(f"    HF/ref:  {b!r}")
+
+
+def one_line_error_problems(r, needles):
+    """What is wrong with a command's failure `r` (a CompletedProcess with text output) as a
+    clean one: a non-zero exit and one line on stderr holding every needle (a usage error's
+    pointer to --help aside). An empty list when nothing is."""
+    lines = [l for l in r.stderr.splitlines() if l.strip() and not l.startswith("Run `eidetic --help`")]
+    problems = []
+    if r.returncode == 0:
+        problems.append("exit 0")
+    if len(lines) != 1:
+        problems.append(f"{len(lines)} lines on stderr")
+    for n in needles:
+        if n not in r.stderr:
+            problems.append(f"no '{n}' in the message")
+    return problems
+
+
 # ---- tiny models with transformers (the callers have checked that torch and transformers import) ----
 
 

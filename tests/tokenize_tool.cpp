@@ -6,10 +6,13 @@
 //       prints the best time in seconds on stderr.
 //   eidetic_tokenize_tool batch TOKENIZER [--llama2c-vocab-size N] < request.json
 //       request: {"encode": [str], "decode": [[id]], "nfc": [str], "regex_class": [code point],
-//                 "encode_files": [path]}
+//                 "numeric": [code point], "encode_files": [path],
+//                 "pretokenize": [str], "pre": "gpt2" | "digits_gpt2" | "llama3" | "qwen2"}
 //       answer:  {"info": {...}, "encode": [[id] | {"error": msg}], "decode": [hex | {"error": msg}],
-//                 "nfc": [str], "regex_class": "0123...", "encode_files": [[id]]}
-//       (decoded bytes as hex: they may be any bytes)
+//                 "nfc": [str], "regex_class": "0123...", "numeric": "0110...", "encode_files": [[id]],
+//                 "pretokenize": [[byte-level piece]]}
+//       (decoded bytes as hex: they may be any bytes; "pretokenize" runs the pre-tokenizer "pre"
+//       alone, whatever TOKENIZER is)
 //   eidetic_tokenize_tool train OUT [--vocab-size N] [--min-frequency F] [--special TOKEN]... < documents.json
 //       trains a byte-level BPE tokenizer (tok::train_byte_level_bpe) on a JSON array of
 //       documents and writes its tokenizer.json to OUT; --special, once or more, replaces the
@@ -25,6 +28,7 @@
 
 #include "common/error.h"
 #include "tokenizers/bpe_trainer.h"
+#include "tokenizers/byte_level_bpe.h"
 #include "tokenizers/tokenizer.h"
 #include "tokenizers/unicode.h"
 
@@ -183,6 +187,25 @@ int main(int argc, char** argv) {
       for (const auto& cp : request["regex_class"])
         out += static_cast<char>('0' + static_cast<int>(eidetic::tok::unicode::regex_class(cp.get<char32_t>())));
       answer["regex_class"] = out;
+    }
+    if (request.contains("numeric")) {  // one digit per code point: 1 when unicode::is_numeric
+      std::string out;
+      for (const auto& cp : request["numeric"])
+        out += eidetic::tok::unicode::is_numeric(cp.get<char32_t>()) ? '1' : '0';
+      answer["numeric"] = out;
+    }
+    if (request.contains("pretokenize")) {
+      using eidetic::tok::PreTokenizer;
+      const std::string name = request.value("pre", std::string("gpt2"));
+      PreTokenizer pre = PreTokenizer::gpt2;
+      bool known = false;
+      for (PreTokenizer p : {PreTokenizer::gpt2, PreTokenizer::digits_gpt2, PreTokenizer::llama3, PreTokenizer::qwen2})
+        if (name == eidetic::tok::pre_tokenizer_name(p)) pre = p, known = true;
+      if (!known) throw eidetic::Error("request: unknown \"pre\" '" + name + "'");
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& s : request["pretokenize"])
+        out.push_back(eidetic::tok::byte_level_pretokenize(s.get<std::string>(), pre));
+      answer["pretokenize"] = std::move(out);
     }
     if (request.contains("encode_files")) {
       nlohmann::json out = nlohmann::json::array();

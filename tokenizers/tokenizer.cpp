@@ -5,7 +5,9 @@
 #include <system_error>
 
 #include "common/error.h"
+#include "common/gguf_file.h"
 #include "tokenizers/byte_level_bpe.h"
+#include "tokenizers/gguf_tokenizer.h"
 #include "tokenizers/llama2c.h"
 
 namespace eidetic::tok {
@@ -31,9 +33,11 @@ std::unique_ptr<Tokenizer> load_file(const fs::path& path, int64_t llama2c_vocab
   if (name == "encoder.json") return load_pair(path, path.parent_path() / "vocab.bpe");
   if (name == "vocab.json") return load_pair(path, path.parent_path() / "merges.txt");
   if (ext == ".json") return make_byte_level_bpe(read_tokenizer_json(path));
+  if (gguf::is_gguf(path)) return load_gguf_tokenizer(path);
   if (ext == ".bin") return load_llama2c_tokenizer(path, llama2c_vocab_size);
   throw Error(path.string() +
-              ": not a known tokenizer file (expected tokenizer.json, encoder.json, vocab.json or a llama2.c .bin)");
+              ": not a known tokenizer file (expected tokenizer.json, encoder.json, vocab.json, a llama2.c .bin or a "
+              ".gguf model)");
 }
 
 }  // namespace

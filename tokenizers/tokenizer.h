@@ -36,7 +36,7 @@ class Tokenizer {
   virtual int64_t vocab_size() const = 0;
   virtual std::optional<int64_t> bos_id() const = 0;
   virtual std::optional<int64_t> eos_id() const = 0;
-  // "bpe" or "llama2c".
+  // "bpe", "spm" (a GGUF file's SentencePiece vocabulary) or "llama2c".
   virtual std::string kind() const = 0;
 };
 
@@ -44,6 +44,7 @@ class Tokenizer {
 // - a tokenizer.json file (HF `tokenizers` format; model BPE, pre-tokenizer ByteLevel);
 // - an encoder.json (with vocab.bpe beside it) or a vocab.json (with merges.txt beside it):
 //   byte-level BPE as GPT-2's, with "<|endoftext|>" as a special added token when in the vocab;
+// - a GGUF model file (.gguf): the tokenizer in its metadata (tokenizers/gguf_tokenizer.h);
 // - a llama2.c tokenizer .bin; the file does not store the number of pieces, so
 //   `llama2c_vocab_size` gives it (0: read pieces until the end of the file);
 // - a folder holding one of tokenizer.json, vocab.json + merges.txt, encoder.json + vocab.bpe,

@@ -20,6 +20,10 @@ enum class RegexClass : std::uint8_t { kOther = 0, kLetter = 1, kNumber = 2, kSp
 RegexClass regex_class(char32_t cp);
 // Rust regex `\w` (Unicode 16.0): the word test of added tokens with single_word.
 bool is_word(char32_t cp);
+// Rust's char::is_numeric (general category Nd, Nl or No) as HF's Digits pre-tokenizer sees it:
+// Unicode 17.0 in the tokenizers 0.23 build, so \p{N} of the regex classes (16.0) plus the
+// numbers that 17.0 added.
+bool is_numeric(char32_t cp);
 // The White_Space property (`\s` of both regex engines).
 inline bool is_white_space(char32_t cp) { return regex_class(cp) == RegexClass::kSpace; }
 // Canonical combining class of Unicode 9.0 (0 for starters and for later characters).
