@@ -268,6 +268,9 @@ def main():
         tokens = ["a", "b", "c", "d", "ab", "cd", "a", "<|end|>"]
         expect("a token twice", tokenize(write("duptok", build(kvs=kvs_with("tokenizer.ggml.tokens", ARR, tokens, STR)))),
                "tokenizer.ggml.tokens", "twice")
+        expect("a token type past int32",
+               tokenize(write("typebig", build(kvs=kvs_with("tokenizer.ggml.token_type", ARR, [1.0] * 7 + [4.3e9], F32)))),
+               "tokenizer.ggml.token_type", "entry 7 is not a token type")
         expect("token types too few", tokenize(write("types", build(kvs=kvs_with("tokenizer.ggml.token_type", ARR, [1, 1], I32)))),
                "tokenizer.ggml.token_type", "entries for")
         expect("a merge without a space", tokenize(write("merge", build(kvs=kvs_with("tokenizer.ggml.merges", ARR, ["ab"], STR)))),

@@ -1,6 +1,8 @@
 // tokenizers/gguf_tokenizer.cpp: see gguf_tokenizer.h.
 #include "tokenizers/gguf_tokenizer.h"
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -50,6 +52,24 @@ class GgufBpe final : public Tokenizer {
   std::optional<int64_t> bos_, eos_;
 };
 
+// `tokenizer.ggml.token_type`'s first n entries (nullopt: the key is absent), each an integer
+// in int32's range as llama.cpp reads them.
+std::optional<std::vector<int>> token_types(const gguf::File& f, size_t n) {
+  const std::vector<double>* types = f.optional_numbers("tokenizer.ggml.token_type");
+  if (!types) return std::nullopt;
+  if (types->size() < n)
+    f.fail_key("tokenizer.ggml.token_type", "has " + std::to_string(types->size()) + " entries for " + std::to_string(n) +
+                                                " tokens");
+  std::vector<int> out(n);
+  for (size_t id = 0; id < n; ++id) {
+    const double t = (*types)[id];
+    if (!(t >= INT32_MIN && t <= INT32_MAX) || t != static_cast<double>(static_cast<int64_t>(t)))
+      f.fail_key("tokenizer.ggml.token_type", "entry " + std::to_string(id) + " is not a token type (an int32)");
+    out[id] = static_cast<int>(t);
+  }
+  return out;
+}
+
 // A special id the file names, when it is inside the vocabulary (llama.cpp ignores others).
 std::optional<int64_t> special_id(const gguf::File& f, const std::string& key, size_t n_tokens) {
   auto id = f.optional_integer(key, UINT32_MAX);
@@ -63,10 +83,7 @@ std::unique_ptr<Tokenizer> gpt2_bpe(const gguf::File& f) {
   if (static_cast<int64_t>(tokens.size()) > kMaxTokenId)
     f.fail_key("tokenizer.ggml.tokens", "has " + std::to_string(tokens.size()) + " tokens, more than the " +
                                             std::to_string(kMaxTokenId) + " Eidetic reads");
-  const std::vector<double>* types = f.optional_numbers("tokenizer.ggml.token_type");
-  if (types && types->size() < tokens.size())
-    f.fail_key("tokenizer.ggml.token_type", "has " + std::to_string(types->size()) + " entries for " +
-                                                std::to_string(tokens.size()) + " tokens");
+  const auto types = token_types(f, tokens.size());
 
   BpeSpec spec;
   spec.source = f.name();
@@ -76,7 +93,7 @@ std::unique_ptr<Tokenizer> gpt2_bpe(const gguf::File& f) {
     if (!seen.insert(tokens[id]).second)
       f.fail_key("tokenizer.ggml.tokens", "holds the token '" + tokens[id].substr(0, 40) + "' twice (id " +
                                               std::to_string(id) + ")");
-    const int type = types ? static_cast<int>((*types)[id]) : 1;
+    const int type = types ? (*types)[id] : 1;
     if (type == kControl || type == kUserDefined) {
       AddedTokenSpec a;
       a.content = tokens[id];
@@ -151,14 +168,12 @@ std::unique_ptr<Tokenizer> spm(const gguf::File& f) {
     f.fail_key("tokenizer.ggml.scores", "is missing: a 'llama' (SentencePiece) tokenizer needs one score per token");
   if (scores->size() < n)
     f.fail_key("tokenizer.ggml.scores", "has " + std::to_string(scores->size()) + " entries for " + std::to_string(n) + " tokens");
-  spec.scores.assign(scores->begin(), scores->begin() + static_cast<std::ptrdiff_t>(n));
-  for (size_t id = 0; id < n; ++id)
-    if (spec.scores[id] != spec.scores[id]) f.fail_key("tokenizer.ggml.scores", "entry " + std::to_string(id) + " is NaN");
-  if (const std::vector<double>* types = f.optional_numbers("tokenizer.ggml.token_type")) {
-    if (types->size() < n)
-      f.fail_key("tokenizer.ggml.token_type", "has " + std::to_string(types->size()) + " entries for " + std::to_string(n) + " tokens");
-    for (size_t id = 0; id < n; ++id) spec.types.push_back(static_cast<int>((*types)[id]));
+  for (size_t id = 0; id < n; ++id) {
+    const double x = (*scores)[id];
+    if (x != x) f.fail_key("tokenizer.ggml.scores", "entry " + std::to_string(id) + " is NaN");
+    spec.scores.push_back(x);
   }
+  if (auto types = token_types(f, n)) spec.types = std::move(*types);
   spec.add_space_prefix = f.optional_flag("tokenizer.ggml.add_space_prefix").value_or(true);
   // llama.cpp adds BOS by default for SentencePiece; encode() never does (callers add bos_id()),
   // so the flag is only checked to be a bool.
