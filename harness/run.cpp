@@ -248,8 +248,16 @@ json summarize_all(const std::vector<RunningAttack>& running, const std::vector<
       m["name"] = x.plan.id + "/" + m["name"].get<std::string>();
       out["metrics"].push_back(m);
     }
-    for (auto& t : s.value("tables", json::array())) out["tables"].push_back(t);
-    for (auto& pl : s.value("plots", json::array())) out["plots"].push_back(pl);
+    // Tables and plots keep their ids (the report and the lab look them up by id); their
+    // titles say which attack they belong to, as two attacks of one kind make the same ones.
+    for (auto t : s.value("tables", json::array())) {
+      if (t.contains("title") && t["title"].is_string()) t["title"] = x.plan.id + ": " + t["title"].get<std::string>();
+      out["tables"].push_back(std::move(t));
+    }
+    for (auto pl : s.value("plots", json::array())) {
+      if (pl.contains("title") && pl["title"].is_string()) pl["title"] = x.plan.id + ": " + pl["title"].get<std::string>();
+      out["plots"].push_back(std::move(pl));
+    }
     for (const auto& [k, v] : s.items())
       if (k != "metrics" && k != "tables" && k != "plots" && k != "run") out[k] = v;
     if (s.contains("run")) out["run"][x.plan.id] = s["run"];
